@@ -1,0 +1,62 @@
+"""Run the exported digit classifier with LiteRT.
+
+Imports only numpy and ai_edge_litert: importing TensorFlow would cost each worker
+process seconds and hundreds of MiB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "artifacts" / "digits.tflite"
+MAX_BATCH = 256
+
+
+class DigitClassifier:
+    """Calibrated digit probabilities from a (N, 28, 28) float32 batch in [0, 1]."""
+
+    def __init__(self, interpreter: Interpreter, version: str):
+        self._interpreter = interpreter
+        self._input_index = interpreter.get_input_details()[0]["index"]
+        self._output_index = interpreter.get_output_details()[0]["index"]
+        self._batch_size = 0
+        self.version = version
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, *, num_threads: int = 2) -> "DigitClassifier":
+        path = Path(path) if path is not None else DEFAULT_ARTIFACT
+        content = path.read_bytes()
+        interpreter = Interpreter(model_content=content, num_threads=num_threads)
+        interpreter.allocate_tensors()
+        return cls(interpreter, version=hashlib.sha256(content).hexdigest()[:12])
+
+    def predict_proba(self, inputs: np.ndarray) -> np.ndarray:
+        inputs = np.asarray(inputs, dtype=np.float32)
+        if inputs.ndim == 2:
+            inputs = inputs[None]
+        if inputs.ndim != 3 or inputs.shape[1:] != (28, 28):
+            raise ValueError(f"expected (N, 28, 28) inputs, got {inputs.shape}")
+        chunks = [self._run(inputs[start : start + MAX_BATCH]) for start in range(0, len(inputs), MAX_BATCH)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, 10), dtype=np.float32)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        self._resize_for(len(batch))
+        self._interpreter.set_tensor(self._input_index, batch[..., None])
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output_index).copy()
+
+    def _resize_for(self, batch_size: int) -> None:
+        # Re-allocating costs little next to a 256-image batch; reused while the size repeats.
+        if batch_size != self._batch_size:
+            self._interpreter.resize_tensor_input(self._input_index, [batch_size, 28, 28, 1])
+            self._interpreter.allocate_tensors()
+            self._batch_size = batch_size
+
+
+def top_k(probs_row: np.ndarray, k: int = 3) -> list[dict]:
+    order = np.argsort(-np.asarray(probs_row))[:k]
+    return [{"digit": int(digit), "probability": float(probs_row[digit])} for digit in order]

@@ -1,0 +1,247 @@
+"""Turn an uploaded image of one digit into the 28x28 network input.
+
+The output looks like an MNIST digit: bright ink on a black background, the ink
+scaled into a 20x20 box and centred by centre of mass in a 28x28 frame.  Every
+training image goes through `to_network_input` too, so training and inference
+see identical inputs.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps
+from scipy import ndimage
+
+INPUT_SIZE = 28
+BOX_SIZE = 20
+WORKING_SIDE = 256  # bigger images are box-downscaled to about this before any work
+MIN_CONTRAST = 24.0  # ink must differ from the background by this many grey levels (of 255)
+MIN_SPECK_FRACTION = 0.08  # ink blobs lighter than this share of the heaviest blob are specks
+
+BLANK_IMAGE = "blank image: no ink found"
+
+
+class ImageError(ValueError):
+    """The upload cannot be read as a digit; str(error) is a reason a person can read."""
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+def open_image(data: bytes | BinaryIO, *, max_pixels: int = 25_000_000) -> Image.Image:
+    """Open, size-check (before decoding), take the first frame and apply EXIF orientation."""
+    stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    image = _open_header(stream, max_pixels)
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageError(f"image too large: {width * height} pixels (limit {max_pixels})")
+    if width == 0 or height == 0:
+        raise ImageError("not an image: empty picture")
+    try:
+        image.seek(0)
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        image.load()
+    except Image.DecompressionBombError as error:
+        raise ImageError(_bomb_reason(error, max_pixels)) from error
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as error:
+        raise ImageError(f"corrupt image: {error}") from error
+    return image
+
+
+def _open_header(stream: BinaryIO, max_pixels: int) -> Image.Image:
+    """Image.open only parses the header; turn every failure into an ImageError."""
+    with warnings.catch_warnings():
+        # Pillow's own global bomb check is a warning below 2x its limit; ours is the real one.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            return Image.open(stream)
+        except Image.DecompressionBombError as error:
+            raise ImageError(_bomb_reason(error, max_pixels)) from error
+        except Image.UnidentifiedImageError as error:
+            raise ImageError("not an image: cannot identify image file") from error
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            raise ImageError(f"not an image: {error}") from error
+
+
+def _bomb_reason(error: Exception, max_pixels: int) -> str:
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    pixels = found.group(1) if found else "too many"
+    return f"image too large: {pixels} pixels (limit {max_pixels})"
+
+
+# --- network input -------------------------------------------------------------------------
+
+
+def to_network_input(image: Image.Image) -> np.ndarray:
+    """float32 (28, 28) in [0, 1], bright ink on black, MNIST-style framing."""
+    pixels = _as_float_pixels(_shrink(image))  # (H, W, C) in grey levels 0..255
+    ink = _ink_strength(pixels)
+    ink = _keep_digit(ink)
+    return _frame_like_mnist(ink)
+
+
+def prepare(data: bytes | BinaryIO, *, max_pixels: int = 25_000_000) -> np.ndarray:
+    return to_network_input(open_image(data, max_pixels=max_pixels))
+
+
+def _shrink(image: Image.Image) -> Image.Image:
+    image = _to_workable_mode(image)
+    factor = max(image.size) // WORKING_SIDE
+    return image.reduce(factor) if factor > 1 else image
+
+
+def _to_workable_mode(image: Image.Image) -> Image.Image:
+    """Collapse Pillow's many modes into L, LA, RGB, RGBA or F."""
+    mode = image.mode
+    if mode in ("L", "LA", "RGB", "RGBA", "F"):
+        return image
+    if mode == "1":
+        return image.convert("L")
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in image.info
+        return image.convert("RGBA" if has_alpha else "RGB")
+    if mode == "La":
+        return image.convert("LA")
+    if mode in ("RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
+        return image.convert("RGBA" if mode == "RGBa" else "RGB")
+    if mode.startswith("I"):
+        return _high_depth_to_float(image)
+    return image.convert("RGB")
+
+
+def _high_depth_to_float(image: Image.Image) -> Image.Image:
+    values = np.asarray(image).astype(np.float32)
+    return Image.fromarray(values * (255.0 / _full_scale(values)), mode="F")
+
+
+def _full_scale(values: np.ndarray) -> float:
+    """Guess the white level of an integer/float grey image from its largest value."""
+    top = float(values.max()) if values.size else 0.0
+    for scale in (1.0, 255.0, 4095.0, 65535.0):
+        if top <= scale:
+            return scale
+    return top
+
+
+def _as_float_pixels(image: Image.Image) -> np.ndarray:
+    if image.mode == "F":
+        values = np.asarray(image, dtype=np.float32)
+        values = values * (255.0 / _full_scale(values)) if values.max() > 255 else values
+        if values.max() <= 1.0:
+            values = values * 255.0
+        return values[:, :, None]
+    values = np.asarray(image, dtype=np.float32)
+    if values.ndim == 2:
+        values = values[:, :, None]
+    if image.mode in ("LA", "RGBA"):
+        return _flatten_alpha(values[:, :, :-1], values[:, :, -1:] / 255.0)
+    return values
+
+
+def _flatten_alpha(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Put transparent pixels on a backdrop that contrasts with the opaque ones.
+
+    A digit on a transparent background can be dark or light ink; the colour stored
+    under transparent pixels is arbitrary, so it must not be looked at.
+    """
+    if alpha.min() > 0.99:
+        return colour
+    weight = alpha[:, :, 0]
+    opaque_brightness = float((colour.mean(axis=2) * weight).sum() / max(weight.sum(), 1e-6))
+    backdrop = 0.0 if opaque_brightness > 127.5 else 255.0
+    return colour * alpha + backdrop * (1.0 - alpha)
+
+
+def _ink_strength(pixels: np.ndarray) -> np.ndarray:
+    """How far each pixel is from the background colour, 0 = background, 1 = full ink.
+
+    The background is a plane per channel fitted robustly to the border pixels, which
+    copes with both polarities, coloured ink and paper, and lighting gradients.
+    """
+    background = _fit_border_plane(pixels)
+    distance = np.sqrt(((pixels - background) ** 2).sum(axis=2))
+    noise = _border_noise(distance)
+    strength = np.clip(distance - 3.0 * noise, 0.0, None)
+    top = float(np.percentile(strength, 99.5)) if strength.size > 400 else float(strength.max())
+    top = max(top, float(strength.max()) * 0.5)
+    if top < MIN_CONTRAST:
+        raise ImageError(BLANK_IMAGE)
+    return np.clip(strength / top, 0.0, 1.0)
+
+
+def _border_mask(height: int, width: int) -> np.ndarray:
+    depth = max(1, min(height, width) // 16)
+    mask = np.zeros((height, width), dtype=bool)
+    mask[:depth, :] = mask[-depth:, :] = True
+    mask[:, :depth] = mask[:, -depth:] = True
+    return mask
+
+
+def _fit_border_plane(pixels: np.ndarray) -> np.ndarray:
+    height, width, channels = pixels.shape
+    rows, cols = np.nonzero(_border_mask(height, width))
+    design = np.stack([np.ones_like(rows), rows / height - 0.5, cols / width - 0.5], axis=1).astype(np.float32)
+    samples = pixels[rows, cols, :]
+    chosen = np.ones(len(rows), dtype=bool)
+    # Start from the median colour so ink touching the border does not drag the fit.
+    residual = np.abs(samples - np.median(samples, axis=0)).sum(axis=1)
+    for _ in range(2):
+        chosen = residual <= np.percentile(residual, 60)
+        coefficients, *_ = np.linalg.lstsq(design[chosen], samples[chosen], rcond=None)
+        residual = np.abs(samples - design @ coefficients).sum(axis=1)
+    grid_rows, grid_cols = np.mgrid[0:height, 0:width].astype(np.float32)
+    full_design = np.stack([np.ones_like(grid_rows), grid_rows / height - 0.5, grid_cols / width - 0.5], axis=2)
+    return full_design @ coefficients
+
+
+def _border_noise(distance: np.ndarray) -> float:
+    """Typical distance of border (mostly background) pixels from the fitted background."""
+    return float(np.median(distance[_border_mask(*distance.shape)]))
+
+
+def _keep_digit(ink: np.ndarray) -> np.ndarray:
+    """Drop small specks and crop to the bounding box of the real ink blobs."""
+    mask = ink > 0.3
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    if count == 0:
+        raise ImageError(BLANK_IMAGE)
+    masses = ndimage.sum_labels(ink, labels, index=np.arange(1, count + 1))
+    keep_labels = np.flatnonzero(masses >= masses.max() * MIN_SPECK_FRACTION) + 1
+    keep = np.isin(labels, keep_labels)
+    keep = ndimage.binary_dilation(keep, structure=np.ones((3, 3)))  # keep the anti-aliased rim
+    rows = np.flatnonzero(keep.any(axis=1))
+    cols = np.flatnonzero(keep.any(axis=0))
+    cropped = (ink * keep)[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    if cropped.max() <= 0:
+        raise ImageError(BLANK_IMAGE)
+    return cropped
+
+
+def _frame_like_mnist(ink: np.ndarray) -> np.ndarray:
+    height, width = ink.shape
+    scale = BOX_SIZE / max(height, width)
+    new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    scaled = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize(new_size, resample))
+    scaled = np.clip(scaled / max(float(scaled.max()), 1e-6), 0.0, 1.0)
+    return _centre_by_mass(scaled)
+
+
+def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    height, width = digit.shape
+    centre_row, centre_col = ndimage.center_of_mass(digit)
+    top = _clamp(round(INPUT_SIZE / 2 - centre_row), 0, INPUT_SIZE - height)
+    left = _clamp(round(INPUT_SIZE / 2 - centre_col), 0, INPUT_SIZE - width)
+    frame = np.zeros((INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
+    frame[top : top + height, left : left + width] = digit
+    return frame
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))

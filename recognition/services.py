@@ -1,0 +1,23 @@
+import io
+
+import PIL.Image
+from django.conf import settings
+
+from ml.preprocess import ImageError, open_image
+
+THUMBNAIL_SIZE = (96, 96)
+
+
+def make_thumbnail(*, image) -> bytes:
+    """A small PNG made from the stored image; the raw upload is never served back."""
+    with image.file.open("rb") as stored:
+        picture = open_image(stored.read(), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
+    if picture.mode not in {"L", "RGB", "RGBA", "LA"}:
+        picture = picture.convert("RGBA" if "transparency" in picture.info or "A" in picture.mode else "RGB")
+    picture.thumbnail(THUMBNAIL_SIZE, PIL.Image.Resampling.LANCZOS)
+    output = io.BytesIO()
+    picture.save(output, format="PNG")
+    return output.getvalue()
+
+
+__all__ = ["ImageError", "make_thumbnail"]

@@ -1,0 +1,45 @@
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from recognition import selectors
+from recognition.forms import UploadForm
+from recognition.services import ImageError, make_thumbnail
+from uploads.ingestion import UploadError
+from uploads.services import create_job
+
+
+@require_http_methods(["GET", "POST"])
+def home(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        owner = request.user if request.user.is_authenticated else None
+        try:
+            job = create_job(upload=form.cleaned_data["file"], owner=owner)
+        except UploadError as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect("recognition:job", job_id=job.id)
+    status = 400 if form.errors else 200
+    return render(request, "recognition/home.html", {"form": form}, status=status)
+
+
+@require_GET
+def job_page(request, job_id):
+    job = selectors.get_job(job_id=job_id)
+    return render(request, "recognition/job.html", {"job": job})
+
+
+@require_GET
+def thumbnail(request, job_id, image_id):
+    image = selectors.get_image(job_id=job_id, image_id=image_id)
+    try:
+        png = make_thumbnail(image=image) if image.file else None
+    except (ImageError, OSError):
+        png = None
+    if png is None:
+        return HttpResponse(status=404)
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

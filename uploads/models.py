@@ -1,0 +1,80 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def upload_path(job, filename):
+    """Stored names are generated; the uploaded name is kept only as data."""
+    return f"jobs/{job.id}/upload/{uuid.uuid4().hex}"
+
+
+def image_path(image, filename):
+    return f"jobs/{image.job_id}/images/{uuid.uuid4().hex}"
+
+
+class Job(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    class Kind(models.TextChoices):
+        IMAGE = "image"
+        ZIP = "zip"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    upload = models.FileField(upload_to=upload_path, max_length=255)
+    upload_name = models.CharField(max_length=255)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    expanded_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.upload_name} ({self.status})"
+
+    @property
+    def is_finished(self):
+        return self.status in {self.Status.DONE, self.Status.FAILED}
+
+
+class Image(models.Model):
+    """One image of a job, and what the network read in it (or why it could not)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        ERROR = "error"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveIntegerField()
+    name = models.CharField(max_length=1024)
+    file = models.FileField(upload_to=image_path, max_length=255, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    digit = models.PositiveSmallIntegerField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    top = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    model_version = models.CharField(max_length=64, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="unique_image_position")]
+
+    def __str__(self):
+        return self.name

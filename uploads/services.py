@@ -1,0 +1,172 @@
+"""Jobs from uploads: accepting a file in the web request, expanding a zip in the worker, and the job
+counters every chunk updates."""
+
+import io
+import logging
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from uploads.ingestion import Limits, Member, UploadError, display_name, identify_image, is_zip, open_zip, read_members
+from uploads.models import Image, Job
+
+logger = logging.getLogger(__name__)
+
+
+def ingestion_limits() -> Limits:
+    return Limits(
+        max_members=settings.OCR_MAX_ZIP_MEMBERS,
+        max_member_bytes=settings.OCR_MAX_MEMBER_BYTES,
+        max_total_bytes=settings.OCR_MAX_ZIP_TOTAL_BYTES,
+    )
+
+
+def create_job(*, upload: UploadedFile, owner=None) -> Job:
+    """Store an upload and queue its work. A zip is only listed here; the worker expands it."""
+    if upload.size > settings.OCR_MAX_UPLOAD_BYTES:
+        raise UploadError(f"upload too large: {upload.size} bytes (limit {settings.OCR_MAX_UPLOAD_BYTES})")
+    if upload.size == 0:
+        raise UploadError("empty file: the upload has no content")
+    if is_zip(upload):
+        archive, members = open_zip(upload, ingestion_limits())
+        archive.close()
+        return _create_zip_job(upload=upload, owner=owner, total=len(members))
+    identify_image(upload)
+    return _create_image_job(upload=upload, owner=owner)
+
+
+@transaction.atomic
+def _create_zip_job(*, upload, owner, total) -> Job:
+    job = Job.objects.create(
+        kind=Job.Kind.ZIP, upload=upload, upload_name=display_name(upload.name), owner=owner, total=total
+    )
+    transaction.on_commit(lambda: _queue_expansion(job.id))
+    logger.info("job created job_id=%s kind=zip total=%d", job.id, total)
+    return job
+
+
+@transaction.atomic
+def _create_image_job(*, upload, owner) -> Job:
+    now = timezone.now()
+    name = display_name(upload.name)
+    job = Job.objects.create(
+        kind=Job.Kind.IMAGE, upload=upload, upload_name=name, owner=owner, total=1, expanded_at=now
+    )
+    image = Image.objects.create(job=job, position=0, name=name, file=job.upload.name)
+    transaction.on_commit(lambda: _queue_classification(job.id, [image.id]))
+    logger.info("job created job_id=%s kind=image", job.id)
+    return job
+
+
+def expand_zip_job(*, job_id) -> None:
+    """Turn every candidate member of a job's zip into an Image row (stored bytes, or an error), and
+    queue classification a chunk at a time as rows are created. Safe to run again after a crash."""
+    job = Job.objects.get(id=job_id)
+    if job.expanded_at is not None:
+        return
+    mark_job_running(job_id=job_id)
+    existing = set(job.images.values_list("position", flat=True))
+    with job.upload.open("rb") as upload:
+        try:
+            archive, members = open_zip(upload, ingestion_limits())
+        except UploadError as exc:
+            fail_job(job_id=job_id, reason=str(exc))
+            return
+        batch = []
+        for position, member in enumerate(read_members(archive, members, ingestion_limits())):
+            if position in existing:
+                continue
+            batch.append(_image_from_member(job_id=job_id, position=position, member=member))
+            if len(batch) >= settings.OCR_CHUNK_SIZE:
+                _save_images(job_id=job_id, images=batch)
+                batch = []
+        _save_images(job_id=job_id, images=batch)
+    _requeue_pending(job_id=job_id, positions=existing)
+    Job.objects.filter(id=job_id).update(expanded_at=timezone.now())
+    logger.info("job expanded job_id=%s members=%d", job_id, len(members))
+    finish_job_if_complete(job_id=job_id)
+
+
+def _image_from_member(*, job_id, position, member: Member) -> Image:
+    image = Image(job_id=job_id, position=position, name=member.name)
+    error = member.error
+    if not error:
+        try:
+            identify_image(io.BytesIO(member.data))
+        except UploadError as exc:
+            error = str(exc).replace("not an image and not a zip", "not an image")
+    if error:
+        image.status, image.error, image.processed_at = Image.Status.ERROR, error, timezone.now()
+    else:
+        image.file.save(member.name, ContentFile(member.data), save=False)
+    return image
+
+
+def _save_images(*, job_id, images: list[Image]) -> None:
+    if not images:
+        return
+    errors = sum(image.status == Image.Status.ERROR for image in images)
+    with transaction.atomic():
+        created = Image.objects.bulk_create(images)
+        if errors:
+            count_results(job_id=job_id, processed=errors, failed=errors)
+        pending = [image.id for image in created if image.status == Image.Status.PENDING]
+        if pending:
+            transaction.on_commit(lambda: _queue_classification(job_id, pending))
+
+
+def _requeue_pending(*, job_id, positions) -> None:
+    """After a crashed expansion, the rows it made may never have had their chunk queued."""
+    if not positions:
+        return
+    pending = list(
+        Image.objects.filter(job_id=job_id, position__in=positions, status=Image.Status.PENDING)
+        .order_by("position")
+        .values_list("id", flat=True)
+    )
+    for start in range(0, len(pending), settings.OCR_CHUNK_SIZE):
+        _queue_classification(job_id, pending[start : start + settings.OCR_CHUNK_SIZE])
+
+
+def mark_job_running(*, job_id) -> None:
+    Job.objects.filter(id=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started_at=timezone.now()
+    )
+
+
+def count_results(*, job_id, processed: int, failed: int) -> None:
+    """Add to the job's counters in the database itself, so concurrent chunks never lose a count."""
+    Job.objects.filter(id=job_id).update(processed=F("processed") + processed, failed=F("failed") + failed)
+
+
+def finish_job_if_complete(*, job_id) -> bool:
+    """Mark the job done once it is fully expanded and every image has a result or an error."""
+    finished = (
+        Job.objects.filter(id=job_id, expanded_at__isnull=False, processed__gte=F("total"))
+        .exclude(status__in=[Job.Status.DONE, Job.Status.FAILED])
+        .update(status=Job.Status.DONE, finished_at=timezone.now())
+    )
+    if finished:
+        logger.info("job done job_id=%s", job_id)
+    return bool(finished)
+
+
+def fail_job(*, job_id, reason: str) -> None:
+    Job.objects.filter(id=job_id).update(status=Job.Status.FAILED, error=reason, finished_at=timezone.now())
+    logger.warning("job failed job_id=%s reason=%s", job_id, reason)
+
+
+def _queue_expansion(job_id) -> None:
+    from worker.tasks import expand_zip
+
+    expand_zip.delay(str(job_id))
+
+
+def _queue_classification(job_id, image_ids) -> None:
+    from worker.tasks import classify_chunk
+
+    classify_chunk.delay(str(job_id), list(image_ids))

@@ -1,0 +1,86 @@
+"""Classifying a chunk of images: read them, run the network once on the whole batch, write the
+results in one transaction. Writing only rows still pending makes a redelivered chunk harmless."""
+
+import logging
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ml.inference import top_k
+from ml.preprocess import ImageError, prepare
+from uploads.models import Image
+from uploads.services import count_results, finish_job_if_complete, mark_job_running
+
+logger = logging.getLogger(__name__)
+RESULT_FIELDS = ["status", "digit", "confidence", "top", "error", "model_version", "processed_at"]
+
+
+def classify_chunk(*, job_id, image_ids, classifier) -> int:
+    """Classify the chunk's pending images; returns how many results were written."""
+    images = list(Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING).only("id", "file"))
+    if images:
+        mark_job_running(job_id=job_id)
+        inputs, errors = read_inputs(images)
+        readable = [image for image in images if image.id in inputs]
+        batch = np.stack([inputs[image.id] for image in readable]) if readable else None
+        probabilities = classifier.predict_proba(batch) if readable else []
+        written = save_results(
+            job_id=job_id,
+            predictions=dict(zip([image.id for image in readable], probabilities)),
+            errors=errors,
+            model_version=classifier.version,
+        )
+    else:
+        written = 0
+    finish_job_if_complete(job_id=job_id)
+    return written
+
+
+def read_inputs(images) -> tuple[dict[int, np.ndarray], dict[int, str]]:
+    """The network input of every image that can be read, and a readable reason for every other."""
+    inputs, errors = {}, {}
+    for image in images:
+        try:
+            with image.file.open("rb") as stored:
+                inputs[image.id] = prepare(stored.read(), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
+        except ImageError as exc:
+            errors[image.id] = str(exc)
+        except OSError as exc:
+            errors[image.id] = f"stored image could not be read: {exc}"
+    return inputs, errors
+
+
+@transaction.atomic
+def save_results(*, job_id, predictions: dict, errors: dict, model_version: str) -> int:
+    still_pending = set(
+        Image.objects.select_for_update()
+        .filter(id__in=[*predictions, *errors], status=Image.Status.PENDING)
+        .values_list("id", flat=True)
+    )
+    now = timezone.now()
+    rows = []
+    for image_id in still_pending:
+        if image_id in predictions:
+            row = result_row(image_id, predictions[image_id])
+        else:
+            row = Image(id=image_id, status=Image.Status.ERROR, error=errors[image_id])
+        row.model_version, row.processed_at = model_version, now
+        rows.append(row)
+    Image.objects.bulk_update(rows, RESULT_FIELDS, batch_size=1000)
+    failed = sum(row.status == Image.Status.ERROR for row in rows)
+    count_results(job_id=job_id, processed=len(rows), failed=failed)
+    return len(rows)
+
+
+def result_row(image_id, probabilities: np.ndarray) -> Image:
+    top = top_k(probabilities, k=3)
+    return Image(
+        id=image_id,
+        status=Image.Status.DONE,
+        digit=top[0]["digit"],
+        confidence=top[0]["probability"],
+        top=top,
+        error="",
+    )
