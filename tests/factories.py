@@ -1,0 +1,59 @@
+"""Test data made on the spot: digit images rendered with installed fonts, and zips of them."""
+
+import io
+import zipfile
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_FILES = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf",
+    "/usr/share/fonts/truetype/liberation2/LiberationMono-Regular.ttf",
+    "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
+]
+
+
+def font_paths() -> list[str]:
+    found = [path for path in FONT_FILES if Path(path).exists()]
+    assert found, f"none of the test fonts is installed: {FONT_FILES}"
+    return found
+
+
+def digit_image(digit: int, *, size: int = 64, font_index: int = 0, mode: str = "L", invert: bool = False) -> Image.Image:
+    """A dark digit on a light background (light on dark when `invert`), centred with a margin."""
+    fonts = font_paths()
+    font = ImageFont.truetype(fonts[font_index % len(fonts)], int(size * 0.7))
+    ink, paper = (255, 0) if invert else (0, 255)
+    image = Image.new("L", (size, size), paper)
+    draw = ImageDraw.Draw(image)
+    draw.text((size / 2, size / 2), str(digit), fill=ink, font=font, anchor="mm")
+    return image.convert(mode)
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **params) -> bytes:
+    output = io.BytesIO()
+    image.save(output, format=fmt, **params)
+    return output.getvalue()
+
+
+def digit_png(digit: int, **kwargs) -> bytes:
+    return encode(digit_image(digit, **kwargs))
+
+
+def make_zip(members: dict[str, bytes], *, compression=zipfile.ZIP_DEFLATED) -> bytes:
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", compression=compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return output.getvalue()
+
+
+def digits_zip(count: int, *, folder: str = "") -> tuple[bytes, dict[str, int]]:
+    """A zip of `count` printed digits in varied fonts and sizes, and the true digit of each name."""
+    labels = {f"{folder}{index:04d}_{index % 10}.png": index % 10 for index in range(count)}
+    members = {
+        name: digit_png(digit, size=32 + (index * 7) % 96, font_index=index)
+        for index, (name, digit) in enumerate(labels.items())
+    }
+    return make_zip(members), labels

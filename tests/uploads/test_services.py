@@ -1,0 +1,78 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.factories import digit_png, make_zip
+from uploads import services
+from uploads.models import Image, Job
+
+pytestmark = pytest.mark.django_db
+
+
+def zip_job(members: dict[str, bytes]) -> Job:
+    return services.create_job(upload=SimpleUploadedFile("batch.zip", make_zip(members)))
+
+
+def test_expansion_stores_images_and_records_errors(django_capture_on_commit_callbacks, monkeypatch):
+    queued = []
+    monkeypatch.setattr(services, "_queue_classification", lambda job_id, ids: queued.append(list(ids)))
+    job = zip_job({"a/1.png": digit_png(1), "a/notes.txt": b"text", "b/2.png": digit_png(2), "empty.png": b""})
+    with django_capture_on_commit_callbacks(execute=True):
+        services.expand_zip_job(job_id=job.id)
+    job.refresh_from_db()
+    assert job.expanded_at and job.status == "running"
+    assert (job.total, job.processed, job.failed) == (4, 2, 2)
+    images = {image.name: image for image in job.images.all()}
+    assert images["a/notes.txt"].status == "error" and "not an image" in images["a/notes.txt"].error
+    assert images["empty.png"].status == "error"
+    assert images["a/1.png"].file.read() == digit_png(1)
+    assert sorted(sum(queued, [])) == sorted(images[name].id for name in ["a/1.png", "b/2.png"])
+
+
+def test_expansion_run_twice_creates_each_image_once(monkeypatch):
+    monkeypatch.setattr(services, "_queue_classification", lambda job_id, ids: None)
+    job = zip_job({f"{index}.png": digit_png(index % 10) for index in range(5)})
+    services.expand_zip_job(job_id=job.id)
+    Job.objects.filter(id=job.id).update(expanded_at=None)  # as if the worker died before marking it
+    services.expand_zip_job(job_id=job.id)
+    assert job.images.count() == 5
+    assert sorted(job.images.values_list("position", flat=True)) == [0, 1, 2, 3, 4]
+
+
+def test_a_job_of_only_unreadable_members_finishes_at_expansion(monkeypatch):
+    monkeypatch.setattr(services, "_queue_classification", lambda job_id, ids: pytest.fail("nothing to classify"))
+    job = zip_job({"a.txt": b"a", "b.txt": b"b"})
+    services.expand_zip_job(job_id=job.id)
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.failed) == ("done", 2, 2)
+    assert job.finished_at
+
+
+def test_unreadable_stored_zip_fails_the_job_with_a_reason(monkeypatch):
+    job = zip_job({"1.png": digit_png(1)})
+    with job.upload.storage.open(job.upload.name, "wb") as broken:
+        broken.write(b"PK\x03\x04 not a zip any more")
+    services.expand_zip_job(job_id=job.id)
+    job.refresh_from_db()
+    assert job.status == "failed" and "corrupt zip" in job.error
+
+
+def test_job_is_not_done_before_expansion_ends():
+    job = Job.objects.create(kind="zip", upload_name="x.zip", total=2, processed=2)
+    assert not services.finish_job_if_complete(job_id=job.id)
+    Job.objects.filter(id=job.id).update(expanded_at="2026-01-01T00:00Z")
+    assert services.finish_job_if_complete(job_id=job.id)
+    assert Job.objects.get(id=job.id).status == "done"
+
+
+def test_counters_add_up_in_the_database():
+    job = Job.objects.create(kind="zip", upload_name="x.zip", total=10)
+    services.count_results(job_id=job.id, processed=3, failed=1)
+    services.count_results(job_id=job.id, processed=4, failed=0)
+    job.refresh_from_db()
+    assert (job.processed, job.failed) == (7, 1)
+
+
+def test_single_image_job_has_its_image_ready():
+    job = services.create_job(upload=SimpleUploadedFile("x.png", digit_png(3)))
+    image = Image.objects.get(job=job)
+    assert image.file.name == job.upload.name and job.expanded_at
