@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from recognition import selectors
 from recognition.serializers import JobCreateSerializer, JobSerializer, ResultSerializer
 from uploads.ingestion import UploadError
-from uploads.services import create_job
+from uploads.services import cancel_job, create_job
 
 ErrorSerializer = inline_serializer("Error", fields={"detail": serializers.CharField()})
 
@@ -49,6 +49,16 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         except UploadError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: JobSerializer, 409: OpenApiResponse(ErrorSerializer)})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a job that has not ended; images not yet read are skipped."""
+        job = self.get_object()
+        if not cancel_job(job_id=job.id):
+            return Response({"detail": f"the job has already ended ({job.status})"}, status=status.HTTP_409_CONFLICT)
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data)
 
     @extend_schema(responses=ResultSerializer(many=True))
     @action(detail=True, pagination_class=ResultsPagination, serializer_class=ResultSerializer)

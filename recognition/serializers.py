@@ -9,12 +9,13 @@ class JobSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     results_url = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
+    cancel_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
         fields = [
             "id", "status", "kind", "name", "total", "processed", "failed", "error",
-            "created_at", "started_at", "finished_at", "url", "results_url", "page_url",
+            "created_at", "started_at", "finished_at", "url", "results_url", "page_url", "cancel_url",
         ]
         read_only_fields = fields
 
@@ -30,6 +31,9 @@ class JobSerializer(serializers.ModelSerializer):
 
     def get_page_url(self, job) -> str:
         return self._absolute(reverse("recognition:job", args=[job.id]))
+
+    def get_cancel_url(self, job) -> str:
+        return self._absolute(reverse("api:job-cancel", args=[job.id]))
 
 
 class JobCreateSerializer(serializers.Serializer):

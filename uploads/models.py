@@ -19,6 +19,7 @@ class Job(models.Model):
         RUNNING = "running"
         DONE = "done"
         FAILED = "failed"
+        CANCELLED = "cancelled"
 
     class Kind(models.TextChoices):
         IMAGE = "image"
@@ -49,7 +50,10 @@ class Job(models.Model):
 
     @property
     def is_finished(self):
-        return self.status in {self.Status.DONE, self.Status.FAILED}
+        return self.status in FINISHED_STATUSES
+
+
+FINISHED_STATUSES = [Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED]
 
 
 class Image(models.Model):

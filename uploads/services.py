@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from uploads.ingestion import Limits, Member, UploadError, display_name, identify_image, is_zip, open_zip, read_members
-from uploads.models import Image, Job
+from uploads.models import FINISHED_STATUSES, Image, Job
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def expand_zip_job(*, job_id) -> None:
     """Turn every candidate member of a job's zip into an Image row (stored bytes, or an error), and
     queue classification a chunk at a time as rows are created. Safe to run again after a crash."""
     job = Job.objects.get(id=job_id)
-    if job.expanded_at is not None:
+    if job.expanded_at is not None or job.status == Job.Status.CANCELLED:
         return
     mark_job_running(job_id=job_id)
     existing = set(job.images.values_list("position", flat=True))
@@ -84,6 +84,8 @@ def expand_zip_job(*, job_id) -> None:
             if len(batch) >= settings.OCR_CHUNK_SIZE:
                 _save_images(job_id=job_id, images=batch)
                 batch = []
+                if is_cancelled(job_id=job_id):
+                    return
         _save_images(job_id=job_id, images=batch)
     _requeue_pending(job_id=job_id, positions=existing)
     Job.objects.filter(id=job_id).update(expanded_at=timezone.now())
@@ -147,12 +149,28 @@ def finish_job_if_complete(*, job_id) -> bool:
     """Mark the job done once it is fully expanded and every image has a result or an error."""
     finished = (
         Job.objects.filter(id=job_id, expanded_at__isnull=False, processed__gte=F("total"))
-        .exclude(status__in=[Job.Status.DONE, Job.Status.FAILED])
+        .exclude(status__in=FINISHED_STATUSES)
         .update(status=Job.Status.DONE, finished_at=timezone.now())
     )
     if finished:
         logger.info("job done job_id=%s", job_id)
     return bool(finished)
+
+
+def cancel_job(*, job_id) -> bool:
+    """Stop a job that has not ended: work still queued for it is skipped when it comes up."""
+    cancelled = (
+        Job.objects.filter(id=job_id)
+        .exclude(status__in=FINISHED_STATUSES)
+        .update(status=Job.Status.CANCELLED, finished_at=timezone.now())
+    )
+    if cancelled:
+        logger.info("job cancelled job_id=%s", job_id)
+    return bool(cancelled)
+
+
+def is_cancelled(*, job_id) -> bool:
+    return Job.objects.filter(id=job_id, status=Job.Status.CANCELLED).exists()
 
 
 def fail_job(*, job_id, reason: str) -> None:

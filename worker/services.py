@@ -11,7 +11,7 @@ from django.utils import timezone
 from ml.inference import top_k
 from ml.preprocess import ImageError, prepare
 from uploads.models import Image
-from uploads.services import count_results, finish_job_if_complete, mark_job_running
+from uploads.services import count_results, finish_job_if_complete, is_cancelled, mark_job_running
 
 logger = logging.getLogger(__name__)
 RESULT_FIELDS = ["status", "digit", "confidence", "top", "error", "model_version", "processed_at"]
@@ -19,6 +19,8 @@ RESULT_FIELDS = ["status", "digit", "confidence", "top", "error", "model_version
 
 def classify_chunk(*, job_id, image_ids, classifier) -> int:
     """Classify the chunk's pending images; returns how many results were written."""
+    if is_cancelled(job_id=job_id):
+        return 0
     images = list(Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING).only("id", "file"))
     if images:
         mark_job_running(job_id=job_id)
@@ -72,6 +74,19 @@ def save_results(*, job_id, predictions: dict, errors: dict, model_version: str)
     failed = sum(row.status == Image.Status.ERROR for row in rows)
     count_results(job_id=job_id, processed=len(rows), failed=failed)
     return len(rows)
+
+
+def give_up_chunk(*, job_id, image_ids, reason: str) -> int:
+    """Record `reason` as the error of every image of the chunk still pending."""
+    pending = Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING)
+    written = save_results(
+        job_id=job_id,
+        predictions={},
+        errors={image_id: reason for image_id in pending.values_list("id", flat=True)},
+        model_version="",
+    )
+    finish_job_if_complete(job_id=job_id)
+    return written
 
 
 def result_row(image_id, probabilities: np.ndarray) -> Image:

@@ -1,17 +1,35 @@
-"""Celery tasks: thin wrappers that load ids and call services."""
+"""Celery tasks: thin wrappers that load ids and call services.
 
-from celery import shared_task
+A task is acknowledged only after it ends (acks_late, reject_on_worker_lost in the settings), so a
+chunk whose worker is killed is delivered again; the services write only rows still pending, so a
+second delivery changes nothing already written."""
+
+from celery import Task, shared_task
 
 from uploads import services as upload_services
 from worker import services
 from worker.model import get_classifier
 
+RETRY = {"autoretry_for": (Exception,), "retry_backoff": 2, "retry_backoff_max": 60, "max_retries": 3}
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+
+class ChunkTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        """Out of retries: the chunk's images get the reason as their error, so the job still ends."""
+        job_id, image_ids = args
+        services.give_up_chunk(job_id=job_id, image_ids=image_ids, reason=f"classification failed: {exc}")
+
+
+class ExpansionTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        upload_services.fail_job(job_id=args[0], reason=f"the upload could not be expanded: {exc}")
+
+
+@shared_task(base=ExpansionTask, **RETRY)
 def expand_zip(job_id: str) -> None:
     upload_services.expand_zip_job(job_id=job_id)
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+@shared_task(base=ChunkTask, **RETRY)
 def classify_chunk(job_id: str, image_ids: list[int]) -> int:
     return services.classify_chunk(job_id=job_id, image_ids=image_ids, classifier=get_classifier())

@@ -120,3 +120,12 @@ def test_home_page_shows_the_reason_for_a_bad_upload(client):
     response = client.post("/", {"file": SimpleUploadedFile("notes.txt", b"text", "text/plain")})
     assert response.status_code == 400
     assert b"not an image and not a zip" in response.content
+
+
+def test_cancel_stops_a_job_and_cannot_cancel_twice(api):
+    job_id = upload(api, "one.png", digit_png(1)).json()["id"]
+    response = api.post(f"/api/jobs/{job_id}/cancel/")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert response.json()["finished_at"]
+    again = api.post(f"/api/jobs/{job_id}/cancel/")
+    assert again.status_code == 409 and "already ended" in again.json()["detail"]

@@ -6,7 +6,7 @@
   const jobUrl = section.dataset.jobUrl;
   const resultsUrl = section.dataset.resultsUrl;
   const pageSize = 100;
-  const finished = new Set(["done", "failed"]);
+  const finished = new Set(["done", "failed", "cancelled"]);
   let page = 1;
   let pageCount = 1;
   let timer = null;
@@ -24,6 +24,7 @@
     const error = byId("job-error");
     error.hidden = !job.error;
     error.textContent = job.error || "";
+    byId("cancel").hidden = finished.has(job.status);
   }
 
   function cell(row, text, className) {
@@ -93,6 +94,11 @@
     refresh();
   }
 
+  byId("cancel").addEventListener("click", async (event) => {
+    const token = document.querySelector("[name=csrfmiddlewaretoken]").value;
+    await fetch(event.target.dataset.cancelUrl, { method: "POST", headers: { "X-CSRFToken": token } });
+    goTo(page);
+  });
   byId("previous").addEventListener("click", () => goTo(page - 1));
   byId("next").addEventListener("click", () => goTo(page + 1));
   refresh();
