@@ -20,7 +20,11 @@ from scipy import ndimage
 INPUT_SIZE = 28
 BOX_SIZE = 20
 WORKING_SIDE = 256  # bigger images are box-downscaled to about this before any work
-MIN_CONTRAST = 24.0  # ink must differ from the background by this many grey levels (of 255)
+MIN_CONTRAST = 16.0  # ink must differ from the background by this many grey levels (of 255)
+MIN_SIGNAL_TO_NOISE = 3.0  # ink peak over the typical background distance
+IMPULSE_LEVEL = 64.0  # a pixel this far from its 3x3 median is a salt or pepper grain
+IMPULSE_SHARE = 0.002  # ... and this share of such grains in the border means salt-and-pepper noise
+NOISY = 0.08  # background noise above this share of the ink peak gets smoothed
 MIN_SPECK_FRACTION = 0.08  # ink blobs lighter than this share of the heaviest blob are specks
 
 BLANK_IMAGE = "blank image: no ink found"
@@ -81,7 +85,7 @@ def _bomb_reason(error: Exception, max_pixels: int) -> str:
 def to_network_input(image: Image.Image) -> np.ndarray:
     """float32 (28, 28) in [0, 1], bright ink on black, MNIST-style framing."""
     pixels = _as_float_pixels(_shrink(image))  # (H, W, C) in grey levels 0..255
-    ink = _ink_strength(pixels)
+    ink = _ink_strength(_remove_impulse_noise(pixels))
     ink = _keep_digit(ink)
     return _frame_like_mnist(ink)
 
@@ -158,21 +162,47 @@ def _flatten_alpha(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return colour * alpha + backdrop * (1.0 - alpha)
 
 
+def _remove_impulse_noise(pixels: np.ndarray) -> np.ndarray:
+    """Salt-and-pepper noise: isolated extreme pixels, which a 3x3 median removes.
+
+    Judged on the border band only, because thin strokes also differ from their median.
+    """
+    grey = pixels.mean(axis=2)
+    if min(grey.shape) < 24:
+        return pixels
+    impulses = np.abs(grey - ndimage.median_filter(grey, size=3)) > IMPULSE_LEVEL
+    if impulses[_border_mask(*grey.shape)].mean() < IMPULSE_SHARE:
+        return pixels
+    return ndimage.median_filter(pixels, size=(3, 3, 1))
+
+
 def _ink_strength(pixels: np.ndarray) -> np.ndarray:
     """How far each pixel is from the background colour, 0 = background, 1 = full ink.
 
     The background is a plane per channel fitted robustly to the border pixels, which
     copes with both polarities, coloured ink and paper, and lighting gradients.
     """
-    background = _fit_border_plane(pixels)
-    distance = np.sqrt(((pixels - background) ** 2).sum(axis=2))
-    noise = _border_noise(distance)
-    strength = np.clip(distance - 3.0 * noise, 0.0, None)
-    top = float(np.percentile(strength, 99.5)) if strength.size > 400 else float(strength.max())
-    top = max(top, float(strength.max()) * 0.5)
-    if top < MIN_CONTRAST:
+    distance = _distance_from_background(pixels)
+    noise, peak = _border_noise(distance), _ink_peak(distance)
+    if noise > NOISY * peak:  # grainy photo or scan: average the grain away if that helps
+        smoothed = _distance_from_background(ndimage.gaussian_filter(pixels, (1.0, 1.0, 0)))
+        smoothed_noise, smoothed_peak = _border_noise(smoothed), _ink_peak(smoothed)
+        if smoothed_peak * noise > peak * smoothed_noise:
+            distance, noise, peak = smoothed, smoothed_noise, smoothed_peak
+    if peak < MIN_CONTRAST or peak < MIN_SIGNAL_TO_NOISE * noise:
         raise ImageError(BLANK_IMAGE)
-    return np.clip(strength / top, 0.0, 1.0)
+    floor = 2.5 * noise
+    return np.clip((distance - floor) / (peak - floor), 0.0, 1.0)
+
+
+def _distance_from_background(pixels: np.ndarray) -> np.ndarray:
+    return np.sqrt(((pixels - _fit_border_plane(pixels)) ** 2).sum(axis=2))
+
+
+def _ink_peak(distance: np.ndarray) -> float:
+    """A near-maximum ink distance that a few hot pixels cannot set on their own."""
+    top = float(distance.max())
+    return max(float(np.percentile(distance, 99.5)), 0.5 * top) if distance.size > 400 else top
 
 
 def _border_mask(height: int, width: int) -> np.ndarray:

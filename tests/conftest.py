@@ -56,6 +56,28 @@ def _require_postgres():
             "run the tests with `make test` (scripts/test.sh sets DATABASE_URL)", pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's, plus: before the test database is dropped, end sessions that still hold it
+    (a live_server request thread or a worker that outlived its fixture), so the drop succeeds."""
+    yield
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if "postgresql" not in db["ENGINE"]:
+        return
+    import psycopg
+
+    try:
+        with psycopg.connect(host=db.get("HOST") or None, port=db.get("PORT") or None,
+                             user=db.get("USER") or None, password=db.get("PASSWORD") or None,
+                             dbname="postgres", autocommit=True, connect_timeout=5) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = %s AND pid <> pg_backend_pid()", (db["NAME"],))
+    except Exception:  # best effort only: pytest-django reports a failed drop itself
+        pass
+
+
 def _flush_broker(url: str) -> None:
     import redis
 

@@ -1,0 +1,36 @@
+# digit-ocr developer commands. Every target installs what it needs first (scripts/setup.sh).
+#   make run                 web (http://127.0.0.1:8000/) + Celery worker + Redis, Ctrl-C stops all
+#   make test [ARGS="-k x"]  pytest against throwaway PostgreSQL + Redis
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ARGS ?=
+
+.PHONY: help setup setup-train setup-dev run test bench bench-ocr train
+
+help:
+	@echo "targets: setup run test bench bench-ocr train   (make test ARGS='-k name -x')"
+
+setup:
+	bash scripts/setup.sh runtime
+
+setup-train:
+	bash scripts/setup.sh train
+
+setup-dev:
+	bash scripts/setup.sh dev
+
+run: setup
+	bash scripts/run.sh
+
+test: setup-dev
+	bash scripts/test.sh $(ARGS)
+
+bench: setup-dev
+	bash scripts/bench.sh $(ARGS)
+
+bench-ocr: setup-dev
+	@command -v tesseract >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tesseract-ocr; }
+	.venv/bin/python bench/ocr.py $(ARGS)
+
+train: setup-train
+	.venv/bin/python -m dataset build && .venv/bin/python -m ml train && .venv/bin/python -m ml evaluate

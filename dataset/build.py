@@ -1,0 +1,138 @@
+"""Build the preprocessed training and validation sets (reproducible from one seed)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dataset import fonts, handwritten, printed
+from ml.preprocess import ImageError, to_network_input
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "build"
+CHUNK = 500
+
+
+@dataclass
+class BuildConfig:
+    seed: int = 0
+    printed_train: int = 100_000
+    printed_validation: int = 5_000
+    mnist_copies: int = 10  # augmented copies per training MNIST digit, besides the plain one
+    small_digits_copies: int = 6
+    workers: int = 2
+    out: Path = DEFAULT_OUT
+
+
+@dataclass
+class Task:
+    kind: str  # "printed", "augment", "plain"
+    seed: tuple[int, ...]
+    labels: np.ndarray
+    source: str
+    fonts: list[str] = field(default_factory=list)
+    masks: np.ndarray | None = None
+
+
+def network_input_uint8(image) -> np.ndarray:
+    return np.round(to_network_input(image) * 255).astype(np.uint8)
+
+
+def run_task(task: Task) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(np.random.SeedSequence(list(task.seed)))
+    images, labels = [], []
+    for index, label in enumerate(task.labels):
+        picture = _picture(task, rng, index, int(label))
+        try:
+            images.append(network_input_uint8(picture))
+        except ImageError:
+            continue  # an augmentation wiped the ink out; rare, just skip it
+        labels.append(label)
+    images_array = np.stack(images) if images else np.zeros((0, 28, 28), np.uint8)
+    return images_array, np.asarray(labels, np.uint8), np.full(len(labels), task.source)
+
+
+def _picture(task: Task, rng: np.random.Generator, index: int, label: int):
+    if task.kind == "printed":
+        return printed.random_printed_digit(rng, task.fonts, label)
+    if task.kind == "augment":
+        return handwritten.augmented_handwritten(rng, task.masks[index])
+    return handwritten.plain_picture(task.masks[index])
+
+
+def printed_tasks(seed: int, purpose: int, count: int, font_paths: list[str]) -> list[Task]:
+    labels = np.arange(count) % 10
+    return [
+        Task("printed", (seed, purpose, start), labels[start : start + CHUNK], "printed", fonts=font_paths)
+        for start in range(0, count, CHUNK)
+    ]
+
+
+def handwritten_tasks(seed: int, purpose: int, masks: np.ndarray, labels: np.ndarray, source: str, copies: int) -> list[Task]:
+    step = CHUNK // 2
+    tasks = []
+    for start in range(0, len(masks), step):
+        chunk_masks, chunk_labels = masks[start : start + step], labels[start : start + step]
+        tasks.append(Task("plain", (seed, purpose, start, 0), chunk_labels, source, masks=chunk_masks))
+        for copy in range(1, copies + 1):
+            tasks.append(Task("augment", (seed, purpose, start, copy), chunk_labels, source, masks=chunk_masks))
+    return tasks
+
+
+def plan(config: BuildConfig) -> dict[str, list[Task]]:
+    train_families, held_out_families = fonts.split_families()
+    mnist = handwritten.mnist_split()
+    train_mnist, train_mnist_labels = mnist["train"]
+    small_masks, small_labels = handwritten.load_small_digits()
+    validation_mnist, validation_mnist_labels = mnist["validation"]
+    return {
+        "train": printed_tasks(config.seed, 1, config.printed_train, fonts.font_paths(train_families))
+        + handwritten_tasks(config.seed, 2, train_mnist / 255.0, train_mnist_labels, "mnist", config.mnist_copies)
+        + handwritten_tasks(config.seed, 3, small_masks, small_labels, "sklearn_digits", config.small_digits_copies),
+        "val_printed": printed_tasks(config.seed, 4, config.printed_validation, fonts.font_paths(held_out_families)),
+        "val_handwritten": handwritten_tasks(config.seed, 5, validation_mnist / 255.0, validation_mnist_labels, "mnist", 0),
+    }
+
+
+def run_tasks(tasks: list[Task], pool) -> dict[str, np.ndarray]:
+    results = pool.map(run_task, tasks, chunksize=1) if pool else list(map(run_task, tasks))
+    return {
+        "images": np.concatenate([images for images, _, _ in results]),
+        "labels": np.concatenate([labels for _, labels, _ in results]),
+        "source": np.concatenate([sources for _, _, sources in results]).astype("U16"),
+    }
+
+
+def build(config: BuildConfig) -> dict:
+    fonts.ensure_font_packages()
+    started = time.time()
+    config.out.mkdir(parents=True, exist_ok=True)
+    train_families, held_out_families = fonts.split_families()
+    counts = {}
+    context = multiprocessing.get_context("fork")
+    with context.Pool(config.workers) as pool:
+        for name, tasks in plan(config).items():
+            arrays = run_tasks(tasks, pool if config.workers > 1 else None)
+            np.savez_compressed(config.out / f"{name}.npz", **arrays)
+            sources, source_counts = np.unique(arrays["source"], return_counts=True)
+            counts[name] = {str(source): int(count) for source, count in zip(sources, source_counts)}
+    manifest = {
+        "seed": config.seed,
+        "counts": counts,
+        "train_families": train_families,
+        "held_out_families": held_out_families,
+        "mnist_validation_size": handwritten.MNIST_VALIDATION_SIZE,
+        "mnist_split_seed": handwritten.MNIST_SPLIT_SEED,
+        "build_seconds": round(time.time() - started, 1),
+    }
+    (config.out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def load_split(name: str, directory: Path = DEFAULT_OUT) -> dict[str, np.ndarray]:
+    with np.load(directory / f"{name}.npz") as data:
+        return {key: data[key] for key in data.files}

@@ -1,0 +1,227 @@
+"""Turn an ink-coverage mask (float, 1 = ink) into a realistic, degraded picture of a digit.
+
+Shared by printed and handwritten samples: geometry, stroke width, margins, stray box lines,
+colours and backgrounds, resolution, blur, noise and JPEG artefacts.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from PIL import Image, ImageFilter
+from scipy import ndimage
+
+Rng = np.random.Generator
+
+
+# --- geometry --------------------------------------------------------------------------------
+
+
+def random_affine(rng: Rng, mask: np.ndarray, max_rotation: float = 13.0, max_shear: float = 0.3) -> np.ndarray:
+    angle = math.radians(rng.uniform(-max_rotation, max_rotation))
+    shear = rng.uniform(-max_shear, max_shear) if rng.random() < 0.5 else 0.0
+    stretch = math.exp(rng.uniform(-0.2, 0.2))  # width / height aspect change
+    forward = _rotation(angle) @ np.array([[1.0, shear], [0.0, 1.0]]) @ np.diag([stretch, 1.0])
+    return _apply_affine(mask, forward)
+
+
+def _rotation(angle: float) -> np.ndarray:
+    return np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+
+
+def _apply_affine(mask: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Apply a 2x2 (x, y) matrix about the centre, growing the canvas so nothing is cut."""
+    height, width = mask.shape
+    corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], dtype=float) - [width / 2, height / 2]
+    moved = corners @ forward.T
+    new_width, new_height = (np.ceil(moved.max(axis=0) - moved.min(axis=0)) + 2).astype(int)
+    inverse = np.linalg.inv(forward)
+    # PIL maps output (x, y) to input: input = inverse @ (out - out_centre) + in_centre
+    offset = np.array([width / 2, height / 2]) - inverse @ np.array([new_width / 2, new_height / 2])
+    coefficients = (inverse[0, 0], inverse[0, 1], offset[0], inverse[1, 0], inverse[1, 1], offset[1])
+    image = Image.fromarray(mask.astype(np.float32), mode="F")
+    moved_image = image.transform((int(new_width), int(new_height)), Image.Transform.AFFINE, coefficients, Image.Resampling.BILINEAR)
+    return np.asarray(moved_image)
+
+
+def elastic_distortion(rng: Rng, mask: np.ndarray, alpha: float, sigma: float) -> np.ndarray:
+    """Simard et al. (2003) elastic deformation, the classic handwriting augmentation."""
+    shape = mask.shape
+    dx = ndimage.gaussian_filter(rng.uniform(-1, 1, shape), sigma) * alpha
+    dy = ndimage.gaussian_filter(rng.uniform(-1, 1, shape), sigma) * alpha
+    rows, cols = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
+    return ndimage.map_coordinates(mask, [rows + dy, cols + dx], order=1, mode="constant")
+
+
+def change_stroke_width(rng: Rng, mask: np.ndarray, glyph_height: float) -> np.ndarray:
+    """Dilate or erode by up to ~6% of the glyph height (ink spread, thin toner)."""
+    radius = int(round(rng.uniform(0, 0.06) * glyph_height))
+    if radius < 1:
+        return mask
+    size = 2 * radius + 1
+    if rng.random() < 0.5:
+        return ndimage.grey_dilation(mask, size=(size, size))
+    eroded = ndimage.grey_erosion(mask, size=(size, size))
+    return eroded if eroded.max() > 0.5 else mask
+
+
+def crop_to_ink(mask: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero(mask.max(axis=1) > 0.05)
+    cols = np.flatnonzero(mask.max(axis=0) > 0.05)
+    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def add_margins(rng: Rng, glyph: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Pad each side by 0..80% of the glyph height (sometimes tight); returns (canvas, pads)."""
+    height = glyph.shape[0]
+    tight = rng.random() < 0.1
+    pads = tuple(0 if tight and rng.random() < 0.5 else int(rng.uniform(0.03, 0.8) * height) for _ in range(4))
+    top, bottom, left, right = pads
+    return np.pad(glyph, ((top, bottom), (left, right))), pads
+
+
+def add_stray_lines(rng: Rng, canvas: np.ndarray, pads: tuple[int, int, int, int], glyph_height: int) -> np.ndarray:
+    """Form-box borders or an underline in the margin, as in crops of filled-in forms."""
+    canvas = canvas.copy()
+    height, width = canvas.shape
+    thickness = max(1, int(rng.uniform(0.02, 0.06) * glyph_height))
+    for _ in range(rng.integers(1, 3)):
+        side = int(rng.integers(4))
+        room = pads[side] - thickness - max(1, int(0.05 * glyph_height))  # keep a gap to the glyph
+        if room < 0:
+            continue
+        offset = int(rng.integers(0, room + 1))
+        start, stop = sorted(rng.uniform(0, 1, 2))
+        if side in (0, 1):
+            row = offset if side == 0 else height - offset - thickness
+            canvas[row : row + thickness, int(start * width) : int(stop * width) + 1] = 1
+        else:
+            col = offset if side == 2 else width - offset - thickness
+            canvas[int(start * height) : int(stop * height) + 1, col : col + thickness] = 1
+    return canvas
+
+
+# --- appearance ------------------------------------------------------------------------------
+
+
+def paint(rng: Rng, mask: np.ndarray, background: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """RGB float picture: ink of one colour over a paper/background of another."""
+    height, width = mask.shape
+    paper = np.broadcast_to(background, (height, width, 3)).astype(np.float32)
+    if rng.random() < 0.3:
+        paper = paper + _texture(rng, height, width)[:, :, None]
+    opacity = rng.uniform(0.75, 1.0)
+    alpha = (mask * opacity)[:, :, None]
+    picture = paper * (1 - alpha) + np.asarray(ink, dtype=np.float32) * alpha
+    if rng.random() < 0.35:
+        picture = picture * _lighting(rng, height, width)[:, :, None]
+    return np.clip(picture, 0, 255)
+
+
+def _contrasting_colours(rng: Rng) -> tuple[np.ndarray, np.ndarray]:
+    while True:
+        if rng.random() < 0.55:  # the common case: grey-ish paper and ink
+            paper_level, ink_level = rng.uniform(170, 255), rng.uniform(0, 90)
+            background = paper_level + rng.uniform(-15, 15, 3)
+            ink = ink_level + rng.uniform(-20, 20, 3)
+            if rng.random() < 0.3:
+                background, ink = ink, background
+        else:
+            background, ink = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+        if np.linalg.norm(background - ink) > 90 and abs(_luma(background) - _luma(ink)) > 40:
+            return np.clip(background, 0, 255), np.clip(ink, 0, 255)
+
+
+def _luma(colour: np.ndarray) -> float:
+    return float(colour @ np.array([0.299, 0.587, 0.114]))
+
+
+def _texture(rng: Rng, height: int, width: int) -> np.ndarray:
+    grain = ndimage.gaussian_filter(rng.normal(0, 1, (height, width)), rng.uniform(0.5, 4))
+    return grain / max(grain.std(), 1e-6) * rng.uniform(3, 18)
+
+
+def _lighting(rng: Rng, height: int, width: int) -> np.ndarray:
+    """A linear brightness gradient across the picture (uneven light, shadow)."""
+    angle = rng.uniform(0, 2 * math.pi)
+    rows, cols = np.mgrid[0:height, 0:width]
+    ramp = (np.cos(angle) * cols / width + np.sin(angle) * rows / height)
+    ramp = ramp - ramp.mean()
+    return 1.0 + rng.uniform(0.1, 0.5) * ramp
+
+
+def resample_to_height(rng: Rng, picture: np.ndarray, current_glyph_height: float, target_glyph_height: float) -> Image.Image:
+    image = Image.fromarray(picture.astype(np.uint8), mode="RGB")
+    scale = target_glyph_height / current_glyph_height
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    filters = [Image.Resampling.BOX, Image.Resampling.BILINEAR, Image.Resampling.LANCZOS, Image.Resampling.NEAREST]
+    choice = filters[rng.choice(len(filters), p=[0.4, 0.3, 0.2, 0.1])]
+    return image.resize(size, choice)
+
+
+def camera_and_scanner_noise(rng: Rng, image: Image.Image, contrast: float, glyph_height: float) -> Image.Image:
+    """Blur, sensor noise, salt-and-pepper and JPEG, never so strong that a person could not read it."""
+    small = glyph_height < 16
+    if rng.random() < 0.35:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.6 if small else 1.2) * max(1.0, glyph_height / 28)))
+    pixels = np.asarray(image, dtype=np.float32)
+    if rng.random() < 0.4:
+        sigma = rng.uniform(0.02, 0.1 if small else 0.2) * contrast
+        pixels = pixels + rng.normal(0, sigma, pixels.shape[:2])[:, :, None]
+    if rng.random() < 0.1 and not small:
+        pixels = _salt_and_pepper(rng, pixels, rng.uniform(0.002, 0.015))
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), mode="RGB")
+    if rng.random() < 0.35:
+        image = _jpeg_round_trip(image, int(rng.uniform(45 if small else 25, 92)))
+    return image
+
+
+def _salt_and_pepper(rng: Rng, pixels: np.ndarray, density: float) -> np.ndarray:
+    pixels = pixels.copy()
+    hits = rng.random(pixels.shape[:2])
+    pixels[hits < density / 2] = 0
+    pixels[hits > 1 - density / 2] = 255
+    return pixels
+
+
+def _jpeg_round_trip(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def random_storage_mode(rng: Rng, image: Image.Image, background: np.ndarray, ink: np.ndarray) -> Image.Image:
+    roll = rng.random()
+    if roll < 0.4:
+        return image.convert("L")
+    if roll < 0.45:
+        return _bilevel(image, background, ink)
+    return image
+
+
+def _bilevel(image: Image.Image, background: np.ndarray, ink: np.ndarray) -> Image.Image:
+    """Fax/bilevel scan: threshold halfway between paper and ink (unless that loses the ink)."""
+    grey = image.convert("L")
+    middle = (_luma(background) + _luma(ink)) / 2
+    bilevel = grey.point(lambda value: 255 if value > middle else 0).convert("1")
+    ink_share = np.asarray(bilevel).mean()
+    return bilevel if 0.01 < ink_share < 0.99 else grey
+
+
+def degrade(rng: Rng, framed: np.ndarray, pads, glyph_height: float, target_glyph_height: float) -> Image.Image:
+    """Ink mask (glyph already shaped and framed) -> stored, degraded picture."""
+    if rng.random() < 0.12:
+        framed = add_stray_lines(rng, framed, pads, int(glyph_height))
+    background, ink = _contrasting_colours(rng)
+    picture = paint(rng, framed, background, ink)
+    image = resample_to_height(rng, picture, glyph_height, target_glyph_height)
+    contrast = float(np.linalg.norm(background - ink) / np.sqrt(3))
+    image = camera_and_scanner_noise(rng, image, contrast, target_glyph_height)
+    return random_storage_mode(rng, image, background, ink)
+
+
+def random_glyph_height(rng: Rng, low: float = 8, high: float = 300) -> float:
+    """Log-uniform: as many tiny thumbnails as big scans."""
+    return float(math.exp(rng.uniform(math.log(low), math.log(high))))

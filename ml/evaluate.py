@@ -1,0 +1,198 @@
+"""Write the model card: accuracy, calibration, review threshold, speed, memory, agreement."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from dataset.build import DEFAULT_OUT as DATASET_DIR
+from ml import calibration
+from ml.inference import DigitClassifier
+from ml.train import ARTIFACTS, VALIDATION_SETS, as_network_batch, load_split
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SET_TITLES = {
+    "val_printed": "printed, held-out font families, degraded",
+    "val_handwritten": "handwritten, held-out MNIST part",
+}
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    matrix = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(matrix, (labels, predictions), 1)
+    return matrix
+
+
+def set_report(probabilities: np.ndarray, labels: np.ndarray) -> dict:
+    predictions = probabilities.argmax(axis=1)
+    matrix = confusion_matrix(labels, predictions)
+    return {
+        "images": int(len(labels)),
+        "accuracy": float((predictions == labels).mean()),
+        "per_class_accuracy": {str(d): float(matrix[d, d] / max(matrix[d].sum(), 1)) for d in range(10)},
+        "ece_15_bins": calibration.expected_calibration_error(probabilities, labels, bins=15),
+        "confusion_matrix": matrix.tolist(),
+    }
+
+
+def draw_confusion(matrices: dict[str, np.ndarray], path: Path) -> None:
+    cell, margin = 34, 40
+    panel = margin + 10 * cell + 10
+    image = Image.new("RGB", (panel * len(matrices), panel + 30), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default()
+    for index, (title, matrix) in enumerate(matrices.items()):
+        left = index * panel
+        draw.text((left + margin, 8), title, fill="black", font=font)
+        rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+        for true in range(10):
+            draw.text((left + 20, margin + true * cell + 12), str(true), fill="black", font=font)
+            draw.text((left + margin + true * cell + 14, margin + 10 * cell + 6), str(true), fill="black", font=font)
+            for predicted in range(10):
+                shade = int(255 * (1 - rates[true, predicted] ** 0.5))
+                colour = (shade, shade, 255) if true == predicted else (255, shade, shade)
+                x, y = left + margin + predicted * cell, margin + true * cell
+                draw.rectangle([x, y, x + cell - 1, y + cell - 1], fill=colour, outline=(220, 220, 220))
+                if matrix[true, predicted]:
+                    ink = "white" if shade < 110 else "black"
+                    draw.text((x + 4, y + 12), str(matrix[true, predicted]), fill=ink, font=font)
+        draw.text((left + margin, panel + 10), "rows: true digit, columns: predicted", fill="black", font=font)
+    image.save(path)
+
+
+def keras_agreement(artifacts_dir: Path, temperature: float, images: np.ndarray, litert_probabilities: np.ndarray) -> dict:
+    keras_path = artifacts_dir / "digits.keras"
+    if not keras_path.exists():
+        return {"checked": False, "reason": "digits.keras not saved"}
+    import keras
+
+    from ml.network import with_calibrated_softmax
+
+    model = with_calibrated_softmax(keras.models.load_model(keras_path), temperature)
+    keras_probabilities = model.predict(as_network_batch(images), batch_size=1024, verbose=0)
+    return {
+        "checked": True,
+        "images": int(len(images)),
+        "same_argmax_fraction": float((keras_probabilities.argmax(1) == litert_probabilities.argmax(1)).mean()),
+        "max_abs_probability_difference": float(np.abs(keras_probabilities - litert_probabilities).max()),
+    }
+
+
+def runtime_benchmark(model_path: Path) -> dict:
+    """Measured in a fresh process so TensorFlow (loaded here) does not count."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ml.benchmark", str(model_path)],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def evaluate(dataset_dir: Path = DATASET_DIR, artifacts_dir: Path = ARTIFACTS) -> dict:
+    model_path = artifacts_dir / "digits.tflite"
+    metrics = json.loads((artifacts_dir / "metrics.json").read_text())
+    classifier = DigitClassifier.load(model_path)
+    sets, all_images, all_probabilities, all_labels = {}, [], [], []
+    for name in VALIDATION_SETS:
+        images, labels, _ = load_split(dataset_dir, name)
+        probabilities = classifier.predict_proba(images.astype(np.float32) / 255.0)
+        sets[name] = set_report(probabilities, labels)
+        all_images.append(images), all_probabilities.append(probabilities), all_labels.append(labels)
+    images, probabilities, labels = (np.concatenate(parts) for parts in (all_images, all_probabilities, all_labels))
+    draw_confusion({SET_TITLES[name]: np.asarray(sets[name]["confusion_matrix"]) for name in sets}, artifacts_dir / "confusion.png")
+    card = {
+        "artifact_version": classifier.version,
+        "validation": sets,
+        "overall": {
+            "images": int(len(labels)),
+            "accuracy": float((probabilities.argmax(1) == labels).mean()),
+            "ece_15_bins": calibration.expected_calibration_error(probabilities, labels, bins=15),
+            "review": calibration.review_threshold(probabilities, labels, max_flagged=0.05),
+        },
+        "temperature": metrics["temperature"],
+        "parameters": metrics["parameters"],
+        "training_data": metrics["training_data"],
+        "training_seconds": metrics["training_seconds"],
+        "epochs": metrics["epochs"],
+        "dataset": _dataset_manifest(dataset_dir),
+        "keras_vs_litert": keras_agreement(artifacts_dir, metrics["temperature"], images, probabilities),
+        "runtime": runtime_benchmark(model_path),
+    }
+    (artifacts_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
+    (artifacts_dir / "MODEL_CARD.md").write_text(render_markdown(card))
+    return _without_matrices(card)
+
+
+def _dataset_manifest(dataset_dir: Path) -> dict:
+    path = dataset_dir / "manifest.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _without_matrices(card: dict) -> dict:
+    slim = json.loads(json.dumps(card))
+    for report in slim["validation"].values():
+        report.pop("confusion_matrix", None)
+    return slim
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def render_markdown(card: dict) -> str:
+    overall, runtime, agreement = card["overall"], card["runtime"], card["keras_vs_litert"]
+    dataset = card["dataset"]
+    lines = [
+        "# Model card: digit-ocr single-digit classifier",
+        "",
+        f"Artifact `ml/artifacts/digits.tflite`, version `{card['artifact_version']}` (first 12 hex of its sha256).",
+        f"Convnet, {card['parameters']:,} parameters, float32, temperature T = {card['temperature']:.3f} folded into the exported softmax.",
+        f"Trained {card['epochs']} epochs in {card['training_seconds'] / 60:.1f} min on {2} CPU cores. Reproduce: `python -m dataset build && python -m ml train && python -m ml evaluate`.",
+        "",
+        "## Held-out validation",
+        "",
+        "| set | images | accuracy | ECE (15 bins) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, report in card["validation"].items():
+        lines.append(f"| {SET_TITLES[name]} | {report['images']} | {_percent(report['accuracy'])} | {_percent(report['ece_15_bins'])} |")
+    lines.append(f"| all | {overall['images']} | {_percent(overall['accuracy'])} | {_percent(overall['ece_15_bins'])} |")
+    review = overall["review"]
+    lines += [
+        "",
+        f"Review threshold: send an answer to a person when its confidence is below **{review['threshold']:.4f}**. "
+        f"On validation this flags {_percent(review['flagged_fraction'])} of images and catches "
+        f"{_percent(review['errors_caught_fraction'])} of the {review['errors']} errors.",
+        "",
+        "Temperature and threshold were fitted on these validation sets, so ECE and the catch rate here are slightly optimistic.",
+        "",
+        "### Per-class accuracy",
+        "",
+        "| digit | " + " | ".join(SET_TITLES[name].split(",")[0] for name in card["validation"]) + " |",
+        "|---|" + "---:|" * len(card["validation"]),
+    ]
+    for digit in map(str, range(10)):
+        cells = " | ".join(_percent(report["per_class_accuracy"][digit]) for report in card["validation"].values())
+        lines.append(f"| {digit} | {cells} |")
+    lines += ["", "Confusion matrices: `confusion.png`.", "", "## Training data", ""]
+    lines += [f"- {source}: {count:,} images" for source, count in card["training_data"].items()]
+    if dataset:
+        lines += [
+            "",
+            f"Dataset seed {dataset.get('seed')}; printed training families: {', '.join(dataset.get('train_families', []))}.",
+            f"Held-out printed families (every 5th family sorted by name): {', '.join(dataset.get('held_out_families', []))}.",
+            f"Held-out MNIST part: {dataset.get('mnist_validation_size')} images (fixed permutation seed {dataset.get('mnist_split_seed')}).",
+        ]
+    lines += ["", "## Runtime (LiteRT, num_threads=2, process importing only numpy, PIL, ai_edge_litert)", "", "| batch | images/s |", "|---:|---:|"]
+    lines += [f"| {batch} | {rate:,.0f} |" for batch, rate in runtime["images_per_second"].items()]
+    lines += ["", f"Resident memory with the model loaded: {runtime['rss_mib']} MiB (peak {runtime['peak_rss_mib']} MiB).", ""]
+    if agreement.get("checked"):
+        lines.append(
+            f"Keras vs LiteRT on {agreement['images']} validation images: same argmax on "
+            f"{_percent(agreement['same_argmax_fraction'])}, max abs probability difference {agreement['max_abs_probability_difference']:.2e}."
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,198 @@
+import io
+import struct
+import time
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont, ImageFile
+
+from ml.preprocess import INPUT_SIZE, ImageError, open_image, prepare, to_network_input
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+
+def digit_mask(digit: str = "7", size: tuple[int, int] = (60, 80)) -> Image.Image:
+    """White digit on black, as an L mask."""
+    mask = Image.new("L", size, 0)
+    font = ImageFont.truetype(FONT, int(size[1] * 0.7))
+    ImageDraw.Draw(mask).text((size[0] / 2, size[1] / 2), digit, fill=255, font=font, anchor="mm")
+    return mask
+
+
+def dark_on_light(digit: str = "7", size=(60, 80)) -> Image.Image:
+    return Image.eval(digit_mask(digit, size), lambda value: 255 - value)
+
+
+def encode(image: Image.Image, format: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    return to_network_input(dark_on_light())
+
+
+def check_output(output: np.ndarray) -> None:
+    assert output.shape == (INPUT_SIZE, INPUT_SIZE)
+    assert output.dtype == np.float32
+    assert 0.0 <= output.min() and output.max() <= 1.0
+    assert output.max() > 0.9
+    # MNIST framing: ink bright in the middle, black border
+    assert output[:2].max() == 0 and output[-2:].max() == 0
+
+
+def rgba_on_transparent(ink: tuple[int, int, int]) -> Image.Image:
+    image = Image.new("RGBA", (60, 80), (0, 0, 0, 0))
+    image.putalpha(digit_mask())
+    colour = Image.new("RGB", (60, 80), ink)
+    colour.putalpha(digit_mask())
+    return colour
+
+
+MODES = {
+    "1": lambda: dark_on_light().convert("1"),
+    "L": lambda: dark_on_light(),
+    "LA": lambda: dark_on_light().convert("LA"),
+    "P with transparency": lambda: _palette_with_transparency(),
+    "RGB": lambda: Image.merge("RGB", [dark_on_light()] * 3),
+    "RGBA opaque": lambda: Image.merge("RGB", [dark_on_light()] * 3).convert("RGBA"),
+    "RGBA dark ink on transparent": lambda: rgba_on_transparent((10, 10, 10)),
+    "RGBA light ink on transparent": lambda: rgba_on_transparent((250, 250, 250)),
+    "CMYK": lambda: Image.merge("RGB", [dark_on_light()] * 3).convert("CMYK"),
+    "I;16": lambda: Image.fromarray(np.asarray(dark_on_light()).astype(np.uint16) * 257),
+    "I": lambda: dark_on_light().convert("I"),
+    "F": lambda: dark_on_light().convert("F"),
+    "coloured": lambda: _coloured(),
+}
+
+
+def _palette_with_transparency() -> Image.Image:
+    image = Image.new("P", (60, 80), 0)
+    image.putpalette([255, 255, 255, 200, 30, 30] + [0, 0, 0] * 254)
+    image.paste(1, mask=digit_mask())
+    image.info["transparency"] = 0
+    return image
+
+
+def _coloured() -> Image.Image:
+    paper = Image.new("RGB", (60, 80), (40, 90, 200))
+    paper.paste((250, 230, 20), mask=digit_mask())
+    return paper
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_gives_the_same_digit(mode, reference):
+    output = to_network_input(MODES[mode]())
+    check_output(output)
+    assert similarity(output, reference) > 0.9
+
+
+@pytest.mark.parametrize("mode", ["P with transparency", "RGBA light ink on transparent", "I;16", "1"])
+def test_modes_survive_a_png_round_trip(mode, reference):
+    output = prepare(encode(MODES[mode]()))
+    assert similarity(output, reference) > 0.9
+
+
+def test_inverted_polarity_gives_the_same_input(reference):
+    assert similarity(to_network_input(digit_mask()), reference) > 0.98
+
+
+def test_tiny_8x8_image():
+    check_output(to_network_input(dark_on_light(size=(8, 8)).resize((8, 8))))
+
+
+def test_large_image_is_fast(reference):
+    big = dark_on_light(size=(3000, 2000))
+    started = time.perf_counter()
+    output = to_network_input(big)
+    assert time.perf_counter() - started < 1.0
+    check_output(output)
+
+
+def test_exif_rotation_is_applied():
+    upright = dark_on_light("1", size=(120, 160)).convert("RGB")
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)  # stored turned left...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ...and tagged "rotate 90 clockwise to display"
+    from_exif = prepare(encode(sideways, "JPEG", quality=95, exif=exif))
+    from_upright = prepare(encode(upright, "JPEG", quality=95))
+    assert np.abs(from_exif - from_upright).mean() < 0.03
+    assert open_image(encode(sideways, "JPEG", exif=exif)).size == upright.size
+
+
+def test_animated_gif_uses_first_frame():
+    frames = [dark_on_light("3"), dark_on_light("8")]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert Image.open(io.BytesIO(data)).n_frames == 2
+    assert similarity(prepare(data), to_network_input(frames[0])) > 0.98
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        Image.new("L", (50, 50), 255),
+        Image.new("L", (50, 50), 0),
+        Image.new("RGB", (50, 50), (120, 200, 30)),
+        Image.new("RGBA", (50, 50), (0, 0, 0, 0)),
+        Image.new("L", (1, 1), 0),
+    ],
+    ids=["white", "black", "uniform colour", "fully transparent", "one pixel"],
+)
+def test_blank_images_are_rejected(image):
+    with pytest.raises(ImageError, match="blank image: no ink found"):
+        prepare(encode(image))
+
+
+def test_faint_jpeg_noise_is_blank():
+    grey = Image.new("L", (64, 64), 200)
+    with pytest.raises(ImageError, match="blank"):
+        prepare(encode(grey, "JPEG", quality=10))
+
+
+@pytest.mark.parametrize("data", [b"", b"hello, not an image", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40])
+def test_garbage_bytes_are_rejected(data):
+    with pytest.raises(ImageError, match="not an image"):
+        open_image(data)
+
+
+def test_truncated_image_is_rejected():
+    data = encode(dark_on_light(size=(300, 300)).convert("RGB"), "JPEG")
+    with pytest.raises(ImageError):
+        prepare(data[: len(data) // 2])
+
+
+def png_header_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims a huge size (a decompression bomb never gets further)."""
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+
+
+def test_pixel_bomb_is_rejected_without_decoding(monkeypatch):
+    def refuse_to_decode(self):
+        raise AssertionError("decoded a bomb")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse_to_decode)
+    with pytest.raises(ImageError, match=r"image too large: 400000000 pixels \(limit 25000000\)"):
+        open_image(png_header_claiming(20000, 20000))
+    with pytest.raises(ImageError, match="image too large"):
+        open_image(png_header_claiming(50000, 50000))  # above Pillow's own bomb limit too
+    with pytest.raises(ImageError, match=r"\(limit 1000\)"):
+        open_image(encode(dark_on_light()), max_pixels=1000)
+
+
+def test_specks_do_not_move_the_crop(reference):
+    image = dark_on_light(size=(200, 200))
+    speckled = image.copy()
+    for x, y in [(5, 5), (190, 12), (10, 185)]:
+        speckled.putpixel((x, y), 0)
+    assert similarity(to_network_input(speckled), to_network_input(image)) > 0.98

@@ -1,0 +1,73 @@
+"""The worker's chunk service with the committed network, against the database (no broker)."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.factories import digit_png, make_zip
+from uploads import services as upload_services
+from uploads.models import Job
+from worker import services
+from worker.model import get_classifier
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def expanded_job(monkeypatch):
+    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: None)
+    members = {f"{digit}.png": digit_png(digit, size=48) for digit in range(10)}
+    members["blank.png"] = make_blank_png()
+    job = upload_services.create_job(upload=SimpleUploadedFile("d.zip", make_zip(members)))
+    upload_services.expand_zip_job(job_id=job.id)
+    return job
+
+
+def make_blank_png() -> bytes:
+    import io
+
+    from PIL import Image as PILImage
+
+    output = io.BytesIO()
+    PILImage.new("L", (40, 40), 255).save(output, format="PNG")
+    return output.getvalue()
+
+
+def chunk_ids(job) -> list[int]:
+    return list(job.images.order_by("position").values_list("id", flat=True))
+
+
+def test_chunk_is_classified_in_one_pass_and_the_job_ends(expanded_job):
+    classifier = get_classifier()
+    written = services.classify_chunk(job_id=expanded_job.id, image_ids=chunk_ids(expanded_job), classifier=classifier)
+    assert written == 11
+    job = Job.objects.get(id=expanded_job.id)
+    assert (job.status, job.processed, job.failed) == ("done", 11, 1)
+    for image in job.images.exclude(name="blank.png"):
+        assert image.status == "done" and image.digit == int(image.name[0]), image.name
+        assert image.top[0]["digit"] == image.digit and image.confidence == image.top[0]["probability"]
+        assert image.model_version == classifier.version
+    blank = job.images.get(name="blank.png")
+    assert blank.status == "error" and "blank" in blank.error
+
+
+def test_a_chunk_delivered_twice_writes_each_result_once(expanded_job):
+    classifier = get_classifier()
+    ids = chunk_ids(expanded_job)
+    services.classify_chunk(job_id=expanded_job.id, image_ids=ids, classifier=classifier)
+    assert services.classify_chunk(job_id=expanded_job.id, image_ids=ids, classifier=classifier) == 0
+    job = Job.objects.get(id=expanded_job.id)
+    assert (job.processed, job.failed) == (11, 1)
+
+
+def test_giving_up_a_chunk_records_the_reason_and_ends_the_job(expanded_job):
+    ids = chunk_ids(expanded_job)
+    services.give_up_chunk(job_id=expanded_job.id, image_ids=ids, reason="classification failed: boom")
+    job = Job.objects.get(id=expanded_job.id)
+    assert (job.status, job.processed, job.failed) == ("done", 11, 11)
+    assert set(job.images.values_list("error", flat=True)) == {"classification failed: boom"}
+
+
+def test_cancelled_job_skips_its_chunks(expanded_job):
+    upload_services.cancel_job(job_id=expanded_job.id)
+    assert services.classify_chunk(job_id=expanded_job.id, image_ids=chunk_ids(expanded_job), classifier=get_classifier()) == 0
+    assert Job.objects.get(id=expanded_job.id).status == "cancelled"
