@@ -28,9 +28,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "storages",
+    "accounts",
     "uploads",
     "recognition",
     "worker",
@@ -130,6 +132,12 @@ OCR_CHUNK_SIZE = env_int("OCR_CHUNK_SIZE", 256)
 OCR_INFERENCE_THREADS = env_int("OCR_INFERENCE_THREADS", 1)
 OCR_MODEL_PATH = os.environ.get("OCR_MODEL_PATH", str(BASE_DIR / "ml" / "artifacts" / "digits.tflite"))
 
+# Anonymous uploads are allowed unless this is set; an anonymous job is reachable only by its id.
+OCR_REQUIRE_LOGIN = env_bool("OCR_REQUIRE_LOGIN", False)
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "recognition:home"
+LOGOUT_REDIRECT_URL = "recognition:home"
+
 # Celery: Redis broker and result backend; tasks acknowledged after they finish so a killed worker's
 # chunk is delivered again.
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -145,11 +153,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
+# The cache (upload rate limits) lives in Redis so every web process shares it; a database of its own
+# keeps it apart from the broker's queues.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("CACHE_URL", REDIS_URL.rsplit("/", 1)[0] + "/1"),
+    }
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_RATES": {"uploads": os.environ.get("OCR_UPLOAD_RATE", "120/minute")},
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -173,3 +192,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Production (DJANGO_PRODUCTION=true, behind TLS): secure cookies and security headers;
+# `manage.py check --deploy` passes with these.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if env_bool("DJANGO_PRODUCTION", False):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    CSRF_TRUSTED_ORIGINS = [origin for origin in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if origin]

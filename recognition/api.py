@@ -1,11 +1,14 @@
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from recognition import selectors
+from recognition.throttling import UploadRateThrottle
 from recognition.serializers import JobCreateSerializer, JobSerializer, ResultSerializer
 from uploads.ingestion import UploadError
 from uploads.services import cancel_job, create_job
@@ -30,7 +33,15 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return selectors.jobs_of(user=self.request.user)
 
     def get_object(self):
-        return selectors.get_job(job_id=self.kwargs["pk"])
+        return selectors.get_job(job_id=self.kwargs["pk"], user=self.request.user)
+
+    def get_permissions(self):
+        if self.action == "create" and settings.OCR_REQUIRE_LOGIN:
+            return [IsAuthenticated()]
+        return super().get_permissions()
+
+    def get_throttles(self):
+        return [UploadRateThrottle()] if self.action == "create" else []
 
     @extend_schema(
         request={"multipart/form-data": JobCreateSerializer},

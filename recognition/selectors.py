@@ -1,12 +1,19 @@
-"""Reading jobs and results for pages and the API."""
+"""Reading jobs and results for pages and the API, with who may see what.
 
+A job belongs to its creator; an anonymous job is reachable by anyone holding its unguessable id.
+Someone else's job answers 404, exactly like a job that does not exist."""
+
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from uploads.models import Image, Job
 
 
-def get_job(*, job_id) -> Job:
-    return get_object_or_404(Job, id=job_id)
+def get_job(*, job_id, user) -> Job:
+    job = get_object_or_404(Job, id=job_id)
+    if job.owner_id is not None and job.owner_id != user.id:
+        raise Http404("No Job matches the given query.")
+    return job
 
 
 def jobs_of(*, user):
@@ -21,5 +28,6 @@ def job_results(*, job: Job):
     )
 
 
-def get_image(*, job_id, image_id) -> Image:
-    return get_object_or_404(Image, job_id=job_id, id=image_id)
+def get_image(*, job_id, image_id, user) -> Image:
+    job = get_job(job_id=job_id, user=user)
+    return get_object_or_404(Image, job=job, id=image_id)

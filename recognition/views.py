@@ -1,9 +1,12 @@
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from recognition import selectors
 from recognition.forms import UploadForm
+from recognition.throttling import UploadRateThrottle
 from recognition.services import ImageError, make_thumbnail
 from uploads.ingestion import UploadError
 from uploads.services import create_job
@@ -11,7 +14,12 @@ from uploads.services import create_job
 
 @require_http_methods(["GET", "POST"])
 def home(request):
+    if settings.OCR_REQUIRE_LOGIN and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and not UploadRateThrottle().allow_request(request, None):
+        form.add_error(None, "too many uploads: wait a minute and try again")
+        return render(request, "recognition/home.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         owner = request.user if request.user.is_authenticated else None
         try:
@@ -26,13 +34,13 @@ def home(request):
 
 @require_GET
 def job_page(request, job_id):
-    job = selectors.get_job(job_id=job_id)
+    job = selectors.get_job(job_id=job_id, user=request.user)
     return render(request, "recognition/job.html", {"job": job})
 
 
 @require_GET
 def thumbnail(request, job_id, image_id):
-    image = selectors.get_image(job_id=job_id, image_id=image_id)
+    image = selectors.get_image(job_id=job_id, image_id=image_id, user=request.user)
     try:
         png = make_thumbnail(image=image) if image.file else None
     except (ImageError, OSError):

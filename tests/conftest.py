@@ -21,8 +21,10 @@ import pytest
 from tests.services import CHROMIUM_ARGS, CeleryWorker, check_redis, chromium_path
 
 # Playwright's sync API keeps an asyncio loop running in this thread while a browser is open, which
-# makes Django's ORM raise SynchronousOnlyOperation. The tests are synchronous: allow it.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+# makes Django's ORM raise SynchronousOnlyOperation. The tests are synchronous, so chromium_browser
+# sets DJANGO_ALLOW_ASYNC_UNSAFE=true for as long as the browser is open (and only then: a subprocess
+# such as `manage.py check --deploy` must not inherit it).
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
 
 def _report(config, text: str) -> None:
@@ -148,18 +150,22 @@ def chromium_browser():
                     "(scripts/setup.sh does); browser tests never skip", pytrace=False)
     from playwright.sync_api import sync_playwright
 
+    previous = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(executable_path=executable, headless=True,
                                              args=CHROMIUM_ARGS)
-    except Exception:
-        playwright.stop()
-        raise
-    try:
-        yield browser
+        try:
+            yield browser
+        finally:
+            browser.close()
     finally:
-        browser.close()
         playwright.stop()
+        if previous is None:
+            os.environ.pop(ASYNC_UNSAFE, None)
+        else:
+            os.environ[ASYNC_UNSAFE] = previous
 
 
 @pytest.fixture
@@ -171,3 +177,11 @@ def browser_page(chromium_browser):
     finally:
         context.close()
 
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Upload rate limits count in the cache (its own Redis database): start every test at zero."""
+    from django.core.cache import cache
+
+    cache.clear()

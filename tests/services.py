@@ -62,6 +62,7 @@ def worker_env(extra: dict | None = None) -> dict:
 
     env = os.environ.copy()
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser fixture for this process only
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     env["DATABASE_URL"] = database_url(settings.DATABASES["default"])
     env["REDIS_URL"] = settings.REDIS_URL

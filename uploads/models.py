@@ -37,6 +37,10 @@ class Job(models.Model):
     processed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Seconds spent by all chunks together, for the benchmark's breakdown of where time goes.
+    read_seconds = models.FloatField(default=0)
+    inference_seconds = models.FloatField(default=0)
+    write_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     expanded_at = models.DateTimeField(null=True, blank=True)

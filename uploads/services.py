@@ -140,9 +140,13 @@ def mark_job_running(*, job_id) -> None:
     )
 
 
-def count_results(*, job_id, processed: int, failed: int) -> None:
-    """Add to the job's counters in the database itself, so concurrent chunks never lose a count."""
-    Job.objects.filter(id=job_id).update(processed=F("processed") + processed, failed=F("failed") + failed)
+def count_results(*, job_id, processed: int, failed: int, **seconds) -> None:
+    """Add to the job's counters in the database itself, so concurrent chunks never lose a count.
+    `seconds` adds to the timing fields (read_seconds=..., inference_seconds=..., write_seconds=...)."""
+    timings = {field: F(field) + value for field, value in seconds.items()}
+    Job.objects.filter(id=job_id).update(
+        processed=F("processed") + processed, failed=F("failed") + failed, **timings
+    )
 
 
 def finish_job_if_complete(*, job_id) -> bool:

@@ -2,6 +2,7 @@
 results in one transaction. Writing only rows still pending makes a redelivered chunk harmless."""
 
 import logging
+import time
 
 import numpy as np
 from django.conf import settings
@@ -22,20 +23,23 @@ def classify_chunk(*, job_id, image_ids, classifier) -> int:
     if is_cancelled(job_id=job_id):
         return 0
     images = list(Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING).only("id", "file"))
+    written = 0
     if images:
         mark_job_running(job_id=job_id)
+        clock = time.perf_counter()
         inputs, errors = read_inputs(images)
-        readable = [image for image in images if image.id in inputs]
-        batch = np.stack([inputs[image.id] for image in readable]) if readable else None
-        probabilities = classifier.predict_proba(batch) if readable else []
+        read_seconds, clock = time.perf_counter() - clock, time.perf_counter()
+        probabilities = classifier.predict_proba(np.stack(list(inputs.values()))) if inputs else []
+        inference_seconds, clock = time.perf_counter() - clock, time.perf_counter()
         written = save_results(
             job_id=job_id,
-            predictions=dict(zip([image.id for image in readable], probabilities)),
+            predictions=dict(zip(inputs, probabilities)),
             errors=errors,
             model_version=classifier.version,
+            read_seconds=read_seconds,
+            inference_seconds=inference_seconds,
+            write_started=clock,
         )
-    else:
-        written = 0
     finish_job_if_complete(job_id=job_id)
     return written
 
@@ -55,7 +59,7 @@ def read_inputs(images) -> tuple[dict[int, np.ndarray], dict[int, str]]:
 
 
 @transaction.atomic
-def save_results(*, job_id, predictions: dict, errors: dict, model_version: str) -> int:
+def save_results(*, job_id, predictions: dict, errors: dict, model_version: str, write_started=None, **seconds) -> int:
     still_pending = set(
         Image.objects.select_for_update()
         .filter(id__in=[*predictions, *errors], status=Image.Status.PENDING)
@@ -72,7 +76,9 @@ def save_results(*, job_id, predictions: dict, errors: dict, model_version: str)
         rows.append(row)
     Image.objects.bulk_update(rows, RESULT_FIELDS, batch_size=1000)
     failed = sum(row.status == Image.Status.ERROR for row in rows)
-    count_results(job_id=job_id, processed=len(rows), failed=failed)
+    if write_started is not None:
+        seconds["write_seconds"] = time.perf_counter() - write_started
+    count_results(job_id=job_id, processed=len(rows), failed=failed, **seconds)
     return len(rows)
 
 

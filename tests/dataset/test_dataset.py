@@ -1,0 +1,80 @@
+import numpy as np
+from PIL import Image
+
+from dataset import degrade, fonts, handwritten, printed
+from dataset.build import Task, printed_tasks, run_task
+
+
+def test_fonts_come_only_from_the_allowed_packages():
+    families = fonts.discover_families()
+    assert len(families) >= 15
+    allowed_files = {
+        path
+        for package in fonts.FONT_PACKAGES
+        for dependency in fonts.packages_with_dependencies(package)
+        for path in fonts.package_files(dependency)
+    }
+    for paths in families.values():
+        assert set(paths) <= allowed_files
+    assert not any("dejavu-extra" in path or "ExtraLight" in path for paths in families.values() for path in paths)
+    assert not set(families) & fonts.SYMBOL_FAMILIES
+
+
+def test_held_out_families_are_every_fifth_and_disjoint():
+    train, held_out = fonts.split_families()
+    names = sorted(fonts.discover_families())
+    assert held_out == names[4::5]
+    assert not set(train) & set(held_out)
+    assert set(train) | set(held_out) == set(names)
+
+
+def test_mnist_validation_part_is_fixed_and_disjoint():
+    first, second = handwritten.mnist_split(), handwritten.mnist_split()
+    assert len(first["validation"][0]) == handwritten.MNIST_VALIDATION_SIZE
+    assert np.array_equal(first["validation"][0], second["validation"][0])
+    train_rows = {image.tobytes() for image in first["train"][0]}
+    shared = sum(image.tobytes() in train_rows for image in first["validation"][0])
+    assert shared == 0
+
+
+def test_mnist_path_can_be_overridden(monkeypatch, tmp_path):
+    target = tmp_path / "mnist.npz"
+    np.savez(target, images=np.zeros((3, 28, 28), np.uint8), labels=np.arange(3, dtype=np.uint8))
+    monkeypatch.setenv("MNIST_NPZ", str(target))
+    images, labels = handwritten.load_mnist()
+    assert images.shape == (3, 28, 28) and list(labels) == [0, 1, 2]
+
+
+def test_tasks_are_reproducible_from_the_seed():
+    _, held_out = fonts.split_families()
+    task = printed_tasks(seed=7, purpose=1, count=20, font_paths=fonts.font_paths(held_out))[0]
+    first, second = run_task(task), run_task(task)
+    assert np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1])
+    other = run_task(Task(task.kind, (8, 1, 0), task.labels, task.source, fonts=task.fonts))
+    assert not np.array_equal(first[0], other[0])
+    assert first[0].dtype == np.uint8 and first[0].shape[1:] == (28, 28)
+    assert set(first[2]) == {"printed"}
+
+
+def test_printed_digit_is_a_picture():
+    rng = np.random.default_rng(0)
+    paths = fonts.font_paths(fonts.split_families()[0])
+    for digit in range(10):
+        image = printed.random_printed_digit(rng, paths, digit)
+        assert isinstance(image, Image.Image) and image.mode in ("L", "RGB", "1")
+
+
+def test_elastic_distortion_keeps_shape_and_moves_ink():
+    rng = np.random.default_rng(0)
+    mask = np.zeros((32, 32), np.float32)
+    mask[8:24, 14:18] = 1
+    distorted = degrade.elastic_distortion(rng, mask, alpha=20, sigma=4)
+    assert distorted.shape == mask.shape
+    assert not np.allclose(distorted, mask)
+    assert abs(distorted.sum() - mask.sum()) < 0.3 * mask.sum()
+
+
+def test_small_digits_are_upscaled_masks():
+    masks, labels = handwritten.load_small_digits()
+    assert masks.shape == (1797, 32, 32) and 0 <= masks.min() and masks.max() <= 1
+    assert set(labels) == set(range(10))
