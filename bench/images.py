@@ -7,6 +7,7 @@ it under unique names: rendering 50,000 images would take longer than the benchm
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 import zipfile
 from functools import lru_cache
@@ -77,7 +78,7 @@ class ZipCache:
     """Zips of `count` images written once per run into a temp dir, reused by every measurement."""
 
     def __init__(self):
-        self._dir = tempfile.TemporaryDirectory(prefix="digit-ocr-bench-")
+        self._dir = tempfile.TemporaryDirectory(prefix="zips-", dir=os.environ.get("BENCH_TMP"))
         self._paths: dict[int, Path] = {}
 
     def path(self, count: int) -> Path:

@@ -60,7 +60,10 @@ class System:
                 raise RuntimeError(f"{service.name} exited ({service.process.returncode}):\n{service.log_tail()}")
 
     def stop(self) -> None:
-        """SIGTERM to every group (Celery warm shutdown, gunicorn graceful), SIGKILL what is left."""
+        """SIGTERM to every group (Celery warm shutdown, gunicorn graceful), SIGKILL what is left.
+        A second Ctrl-C or SIGTERM must not interrupt this, so both are ignored from here on."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for service in self.services:
             _signal_group(service.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_SECONDS
@@ -82,9 +85,9 @@ def _signal_group(pid: int, signum: int) -> None:
         pass
 
 
-def start_web(system: System, port: int) -> Service:
+def start_web(system: System) -> Service:
     return system.start("web", [
-        str(VENV_BIN / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        str(VENV_BIN / "gunicorn"), "config.wsgi:application", "--bind", system.base_url.removeprefix("http://"),
         "--workers", "2", "--threads", "4", "--timeout", "120",
     ])
 
@@ -100,9 +103,9 @@ def wait_for_web(system: System, timeout: float = 60) -> None:
     while time.monotonic() < deadline:
         system.check_alive()
         try:
-            if requests.get(f"{system.base_url}/api/jobs/", timeout=2).status_code == 200:
+            if requests.get(f"{system.base_url}/api/jobs/", timeout=10).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"web server not answering after {timeout} s")

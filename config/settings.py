@@ -151,6 +151,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery beat runs the sweep that re-sends the work of stalled jobs.
+OCR_STALL_SECONDS = env_int("OCR_STALL_SECONDS", 300)
+OCR_SWEEP_INTERVAL = env_int("OCR_SWEEP_INTERVAL", 60)
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stalled-jobs": {"task": "worker.tasks.requeue_stalled_jobs", "schedule": OCR_SWEEP_INTERVAL},
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # The cache (upload rate limits) lives in Redis so every web process shares it; a database of its own

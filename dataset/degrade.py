@@ -19,9 +19,9 @@ Rng = np.random.Generator
 # --- geometry --------------------------------------------------------------------------------
 
 
-def random_affine(rng: Rng, mask: np.ndarray, max_rotation: float = 13.0, max_shear: float = 0.3) -> np.ndarray:
+def random_affine(rng: Rng, mask: np.ndarray, max_rotation: float = 12.0, max_shear: float = 0.2) -> np.ndarray:
     angle = math.radians(rng.uniform(-max_rotation, max_rotation))
-    shear = rng.uniform(-max_shear, max_shear) if rng.random() < 0.5 else 0.0
+    shear = rng.uniform(-max_shear, max_shear) if rng.random() < 0.4 else 0.0
     stretch = math.exp(rng.uniform(-0.2, 0.2))  # width / height aspect change
     forward = _rotation(angle) @ np.array([[1.0, shear], [0.0, 1.0]]) @ np.diag([stretch, 1.0])
     return _apply_affine(mask, forward)
@@ -117,6 +117,7 @@ def paint(rng: Rng, mask: np.ndarray, background: np.ndarray, ink: np.ndarray) -
     picture = paper * (1 - alpha) + np.asarray(ink, dtype=np.float32) * alpha
     if rng.random() < 0.35:
         picture = picture * _lighting(rng, height, width)[:, :, None]
+        picture = picture * min(1.0, 255.0 / max(float(picture.max()), 1.0))  # dim rather than clip
     return np.clip(picture, 0, 255)
 
 
@@ -130,7 +131,7 @@ def _contrasting_colours(rng: Rng) -> tuple[np.ndarray, np.ndarray]:
                 background, ink = ink, background
         else:
             background, ink = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
-        if np.linalg.norm(background - ink) > 90 and abs(_luma(background) - _luma(ink)) > 40:
+        if np.linalg.norm(background - ink) > 100 and abs(_luma(background) - _luma(ink)) > 60:
             return np.clip(background, 0, 255), np.clip(ink, 0, 255)
 
 
@@ -163,18 +164,18 @@ def resample_to_height(rng: Rng, picture: np.ndarray, current_glyph_height: floa
 
 def camera_and_scanner_noise(rng: Rng, image: Image.Image, contrast: float, glyph_height: float) -> Image.Image:
     """Blur, sensor noise, salt-and-pepper and JPEG, never so strong that a person could not read it."""
-    small = glyph_height < 16
+    small = glyph_height < 16  # a few pixels of blur or noise already erase such digits
     if rng.random() < 0.35:
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.6 if small else 1.2) * max(1.0, glyph_height / 28)))
     pixels = np.asarray(image, dtype=np.float32)
     if rng.random() < 0.4:
-        sigma = rng.uniform(0.02, 0.1 if small else 0.2) * contrast
+        sigma = rng.uniform(0.02, 0.06 if small else 0.1 if glyph_height < 40 else 0.16) * contrast
         pixels = pixels + rng.normal(0, sigma, pixels.shape[:2])[:, :, None]
     if rng.random() < 0.1 and not small:
         pixels = _salt_and_pepper(rng, pixels, rng.uniform(0.002, 0.015))
     image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), mode="RGB")
     if rng.random() < 0.35:
-        image = _jpeg_round_trip(image, int(rng.uniform(45 if small else 25, 92)))
+        image = _jpeg_round_trip(image, int(rng.uniform(60 if small else 25, 92)))
     return image
 
 
@@ -192,11 +193,11 @@ def _jpeg_round_trip(image: Image.Image, quality: int) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
-def random_storage_mode(rng: Rng, image: Image.Image, background: np.ndarray, ink: np.ndarray) -> Image.Image:
+def random_storage_mode(rng: Rng, image: Image.Image, background: np.ndarray, ink: np.ndarray, glyph_height: float) -> Image.Image:
     roll = rng.random()
     if roll < 0.4:
         return image.convert("L")
-    if roll < 0.45:
+    if roll < 0.45 and glyph_height >= 20:
         return _bilevel(image, background, ink)
     return image
 
@@ -219,7 +220,7 @@ def degrade(rng: Rng, framed: np.ndarray, pads, glyph_height: float, target_glyp
     image = resample_to_height(rng, picture, glyph_height, target_glyph_height)
     contrast = float(np.linalg.norm(background - ink) / np.sqrt(3))
     image = camera_and_scanner_noise(rng, image, contrast, target_glyph_height)
-    return random_storage_mode(rng, image, background, ink)
+    return random_storage_mode(rng, image, background, ink, target_glyph_height)
 
 
 def random_glyph_height(rng: Rng, low: float = 8, high: float = 300) -> float:

@@ -1,4 +1,8 @@
-"""The digit classifier: a small VGG-style convnet (keras-io mnist_convnet, made stronger)."""
+"""The digit classifier: a small VGG-style convnet (keras-io mnist_convnet, made stronger).
+
+Channel widths grow 16-32-48-64: the full-resolution layers are the costly ones, and
+32-32-64-64 ran at about half the LiteRT speed (measured at batch 256, 2 threads).
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,10 @@ def conv_block(x, filters: int):
 def build_model() -> keras.Model:
     """(28, 28, 1) image in [0, 1] -> 10 logits (softmax and temperature are added at export)."""
     inputs = keras.Input(shape=(28, 28, 1), name="image")
-    x = conv_block(inputs, 32)  # 26x26
+    x = conv_block(inputs, 16)  # 26x26
     x = conv_block(x, 32)  # 24x24
     x = layers.MaxPooling2D()(x)  # 12x12
-    x = conv_block(x, 64)  # 10x10
+    x = conv_block(x, 48)  # 10x10
     x = conv_block(x, 64)  # 8x8
     x = layers.MaxPooling2D()(x)  # 4x4
     x = layers.Flatten()(x)

@@ -23,9 +23,11 @@ WORKING_SIDE = 256  # bigger images are box-downscaled to about this before any 
 MIN_CONTRAST = 16.0  # ink must differ from the background by this many grey levels (of 255)
 MIN_SIGNAL_TO_NOISE = 3.0  # ink peak over the typical background distance
 IMPULSE_LEVEL = 64.0  # a pixel this far from its 3x3 median is a salt or pepper grain
-IMPULSE_SHARE = 0.002  # ... and this share of such grains in the border means salt-and-pepper noise
+IMPULSE_SHARE = 0.001  # ... and this share of such grains in the border means salt-and-pepper noise
 NOISY = 0.08  # background noise above this share of the ink peak gets smoothed
 MIN_SPECK_FRACTION = 0.08  # ink blobs lighter than this share of the heaviest blob are specks
+RULED_LINE_ELONGATION = 7.0  # length / thickness from which a straight blob is a ruled line
+RULED_LINE_DIGIT_SHARE = 0.15  # a line is dropped only if the other ink weighs this share of it
 
 BLANK_IMAGE = "blank image: no ink found"
 
@@ -236,21 +238,53 @@ def _border_noise(distance: np.ndarray) -> float:
 
 
 def _keep_digit(ink: np.ndarray) -> np.ndarray:
-    """Drop small specks and crop to the bounding box of the real ink blobs."""
-    mask = ink > 0.3
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    """Drop specks and stray ruled lines, then crop to the bounding box of the digit's ink."""
+    labels, count = _ink_groups(ink > 0.3)
     if count == 0:
         raise ImageError(BLANK_IMAGE)
-    masses = ndimage.sum_labels(ink, labels, index=np.arange(1, count + 1))
-    keep_labels = np.flatnonzero(masses >= masses.max() * MIN_SPECK_FRACTION) + 1
-    keep = np.isin(labels, keep_labels)
-    keep = ndimage.binary_dilation(keep, structure=np.ones((3, 3)))  # keep the anti-aliased rim
+    indices = np.arange(1, count + 1)
+    masses = ndimage.sum_labels(ink, labels, index=indices)
+    kept = indices[masses >= masses.max() * MIN_SPECK_FRACTION]
+    kept = _without_ruled_lines(labels, kept, masses)
+    keep = ndimage.binary_dilation(np.isin(labels, kept), structure=np.ones((3, 3)))  # keep the anti-aliased rim
     rows = np.flatnonzero(keep.any(axis=1))
     cols = np.flatnonzero(keep.any(axis=0))
     cropped = (ink * keep)[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     if cropped.max() <= 0:
         raise ImageError(BLANK_IMAGE)
     return cropped
+
+
+def _ink_groups(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Label blobs, treating fragments a few pixels apart (a thin stroke broken by blur
+    or thresholding) as one group; each group's labels cover only its real ink pixels."""
+    reach = max(1, min(mask.shape) // 64)
+    grouped, count = ndimage.label(ndimage.binary_dilation(mask, iterations=reach), structure=np.ones((3, 3)))
+    return grouped * mask, count
+
+
+def _without_ruled_lines(labels: np.ndarray, kept: np.ndarray, masses: np.ndarray) -> np.ndarray:
+    """Form-box borders and underlines are separate, long, thin, straight blobs.
+
+    They are dropped when a substantial non-line blob (the digit) remains; a lone
+    straight blob is kept, since it may be a "1".
+    """
+    boxes = ndimage.find_objects(labels)
+    is_line = np.array([_is_straight_line(labels[boxes[index - 1]] == index) for index in kept])
+    if not is_line.any() or is_line.all():
+        return kept
+    if masses[kept[~is_line] - 1].max() < RULED_LINE_DIGIT_SHARE * masses[kept[is_line] - 1].max():
+        return kept
+    return kept[~is_line]
+
+
+def _is_straight_line(component: np.ndarray) -> bool:
+    rows, cols = np.nonzero(component)
+    if len(rows) < 8:
+        return False
+    spread = np.cov(np.stack([rows, cols]).astype(np.float64)) + np.eye(2) / 12  # + a pixel's own extent
+    smallest, largest = np.linalg.eigvalsh(spread)
+    return largest >= RULED_LINE_ELONGATION**2 * smallest
 
 
 def _frame_like_mnist(ink: np.ndarray) -> np.ndarray:

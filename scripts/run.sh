@@ -100,6 +100,7 @@ else
         --workers 2 --threads 4 --timeout 120 --access-logfile -
 fi
 start worker .venv/bin/celery -A config worker --loglevel=INFO --concurrency="$WORKER_CONCURRENCY"
+start beat .venv/bin/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
 
 log "digit-ocr on http://$WEB_HOST:$WEB_PORT/ — press Ctrl-C to stop"
 

@@ -75,7 +75,7 @@ services_start_postgres() {
     "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres digit_ocr
     export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/digit_ocr"
     export PG_PORT
-    _svc_log "postgres $("$PG_BIN/postgres" --version | awk '{print $NF}') on 127.0.0.1:$PG_PORT"
+    _svc_log "postgres $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT"
 }
 
 # Start redis-server in the background on PORT (default: a free one); waits until it answers.

@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+import kombu.exceptions
+import redis.exceptions
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CHROMIUM_ARGS = [
@@ -116,7 +119,10 @@ class CeleryWorker:
                     f"celery worker {self.name} exited with {self.proc.returncode} before answering a "
                     f"ping; its log:\n{self.log_text()}"
                 )
-            replies = celery_app.control.ping(timeout=1) or []
+            try:
+                replies = celery_app.control.ping(timeout=1) or []
+            except (OSError, redis.exceptions.ConnectionError, kombu.exceptions.OperationalError):
+                continue  # a pooled connection that died with a restarted Redis: the next try reconnects
             for reply in replies:
                 for node in reply:
                     if node.startswith(f"{self.name}@"):

@@ -163,3 +163,8 @@ def test_dockerfile_basics():
     copy_all = dockerfile.index("COPY --chown=app:app . .")
     assert copy_reqs < dockerfile.index("pip install") < copy_all, "requirements layer must come first"
     assert "collectstatic" in dockerfile
+
+
+def test_beat_runs_once_in_compose_and_in_run_sh():
+    assert command_text(SERVICES["beat"]).startswith("celery -A config beat")
+    assert "celery -A config beat" in run_sh()

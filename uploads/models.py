@@ -45,9 +45,12 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     expanded_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Last time any result was counted: the sweep re-sends the work of jobs that stopped moving.
+    progressed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
 
     def __str__(self):
         return f"{self.upload_name} ({self.status})"

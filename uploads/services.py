@@ -3,12 +3,15 @@ counters every chunk updates."""
 
 import io
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 from django.utils import timezone
 
 from uploads.ingestion import Limits, Member, UploadError, display_name, identify_image, is_zip, open_zip, read_members
@@ -130,8 +133,7 @@ def _requeue_pending(*, job_id, positions) -> None:
         .order_by("position")
         .values_list("id", flat=True)
     )
-    for start in range(0, len(pending), settings.OCR_CHUNK_SIZE):
-        _queue_classification(job_id, pending[start : start + settings.OCR_CHUNK_SIZE])
+    _queue_in_chunks(job_id, pending)
 
 
 def mark_job_running(*, job_id) -> None:
@@ -145,7 +147,7 @@ def count_results(*, job_id, processed: int, failed: int, **seconds) -> None:
     `seconds` adds to the timing fields (read_seconds=..., inference_seconds=..., write_seconds=...)."""
     timings = {field: F(field) + value for field, value in seconds.items()}
     Job.objects.filter(id=job_id).update(
-        processed=F("processed") + processed, failed=F("failed") + failed, **timings
+        processed=F("processed") + processed, failed=F("failed") + failed, progressed_at=timezone.now(), **timings
     )
 
 
@@ -182,13 +184,48 @@ def fail_job(*, job_id, reason: str) -> None:
     logger.warning("job failed job_id=%s reason=%s", job_id, reason)
 
 
+def requeue_stalled_jobs(*, stalled_after: timedelta) -> int:
+    """Send again the work of unfinished jobs that have not moved for `stalled_after`: their messages
+    were never sent (broker down at upload) or were lost (broker restarted without persistence).
+    Sending twice is harmless: expansion and classification skip what is already done."""
+    cutoff = timezone.now() - stalled_after
+    stalled = (
+        Job.objects.exclude(status__in=FINISHED_STATUSES)
+        .filter(created_at__lt=cutoff)
+        .filter(Q(progressed_at__isnull=True) | Q(progressed_at__lt=cutoff))
+    )
+    count = 0
+    for job in stalled.only("id", "kind", "expanded_at"):
+        if job.expanded_at is None:
+            _queue_expansion(job.id)
+        pending = job.images.filter(status=Image.Status.PENDING).order_by("position").values_list("id", flat=True)
+        _queue_in_chunks(job.id, list(pending))
+        Job.objects.filter(id=job.id).update(progressed_at=timezone.now())
+        logger.warning("job requeued job_id=%s", job.id)
+        count += 1
+    return count
+
+
+def _queue_in_chunks(job_id, image_ids) -> None:
+    for start in range(0, len(image_ids), settings.OCR_CHUNK_SIZE):
+        _queue_classification(job_id, image_ids[start : start + settings.OCR_CHUNK_SIZE])
+
+
 def _queue_expansion(job_id) -> None:
     from worker.tasks import expand_zip
 
-    expand_zip.delay(str(job_id))
+    _send(expand_zip, str(job_id))
 
 
 def _queue_classification(job_id, image_ids) -> None:
     from worker.tasks import classify_chunk
 
-    classify_chunk.delay(str(job_id), list(image_ids))
+    _send(classify_chunk, str(job_id), list(image_ids))
+
+
+def _send(task, *args) -> None:
+    """Queue a task; with the broker down the upload is kept and the sweep sends it later."""
+    try:
+        task.delay(*args)
+    except (KombuOperationalError, RedisError, OSError) as exc:
+        logger.warning("broker unavailable, %s%s left for the sweep: %s", task.name, args[:1], exc)

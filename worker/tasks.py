@@ -4,7 +4,10 @@ A task is acknowledged only after it ends (acks_late, reject_on_worker_lost in t
 chunk whose worker is killed is delivered again; the services write only rows still pending, so a
 second delivery changes nothing already written."""
 
+from datetime import timedelta
+
 from celery import Task, shared_task
+from django.conf import settings
 
 from uploads import services as upload_services
 from worker import services
@@ -33,3 +36,8 @@ def expand_zip(job_id: str) -> None:
 @shared_task(base=ChunkTask, **RETRY)
 def classify_chunk(job_id: str, image_ids: list[int]) -> int:
     return services.classify_chunk(job_id=job_id, image_ids=image_ids, classifier=get_classifier())
+
+
+@shared_task
+def requeue_stalled_jobs() -> int:
+    return upload_services.requeue_stalled_jobs(stalled_after=timedelta(seconds=settings.OCR_STALL_SECONDS))

@@ -1,39 +1,21 @@
 """The whole path on real parts: REST upload to the live server, Redis queue, a real Celery worker
 process running the committed network, results in PostgreSQL."""
 
+import io
 import time
+import zipfile
 
 import pytest
 import requests
 
+from tests.e2e.helpers import all_results, wait_for_job
 from tests.factories import digits_zip, make_zip
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def wait_for_job(url: str, *, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = requests.get(url, timeout=10).json()
-        if job["status"] in {"done", "failed"}:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job not finished after {timeout} s: {job}")
-
-
-def all_results(url: str) -> list[dict]:
-    results, next_url = [], f"{url}?page_size=1000"
-    while next_url:
-        page = requests.get(next_url, timeout=10).json()
-        results += page["results"]
-        next_url = page["next"]
-    return results
-
-
 def test_zip_of_digits_is_read_by_the_worker(live_server, celery_worker_process):
     zip_bytes, labels = digits_zip(80, folder="batch/")
-    import zipfile, io
-
     archive = zipfile.ZipFile(io.BytesIO(zip_bytes))
     members = {name: archive.read(name) for name in archive.namelist()}
     members["batch/readme.txt"] = b"not an image"

@@ -1,0 +1,151 @@
+"""Side-by-side OCR benchmark: our LiteRT digit classifier vs Tesseract 5 on the same images.
+
+Fresh test images (new seed): printed digits in held-out font families with degradations,
+and handwritten digits from the held-out MNIST part. Installs nothing (the Makefile target
+installs tesseract-ocr). Usage: python bench/ocr.py [--per-set 500] [--seed 9001]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from dataset import fonts, handwritten, printed  # noqa: E402
+from ml.inference import DigitClassifier  # noqa: E402
+from ml.preprocess import ImageError, to_network_input  # noqa: E402
+
+RESULTS = REPO_ROOT / "bench" / "results" / "ocr.json"
+TESSERACT_HEIGHT = 96  # Tesseract reads best with glyphs ~30-100 px tall
+TESSERACT_BORDER = 32
+
+
+def printed_test_set(count: int, seed: int) -> tuple[list[Image.Image], np.ndarray]:
+    _, held_out = fonts.split_families()
+    paths = fonts.font_paths(held_out)
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % 10
+    return [printed.random_printed_digit(rng, paths, int(label)) for label in labels], labels
+
+
+def handwritten_test_set(count: int, seed: int) -> tuple[list[Image.Image], np.ndarray]:
+    images, labels = handwritten.mnist_split()["validation"]
+    chosen = np.random.default_rng(seed).choice(len(images), size=min(count, len(images)), replace=False)
+    return [Image.fromarray(images[index]) for index in chosen], labels[chosen]
+
+
+def for_tesseract(image: Image.Image) -> Image.Image:
+    """Grey, dark ink on light paper, scaled up, with a white border."""
+    grey = image.convert("L")
+    pixels = np.asarray(grey)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    if np.median(border) < 128:
+        grey = ImageOps.invert(grey)
+    scale = TESSERACT_HEIGHT / grey.height
+    if scale > 1:
+        grey = grey.resize((max(1, round(grey.width * scale)), TESSERACT_HEIGHT), Image.Resampling.BICUBIC)
+    return ImageOps.expand(grey, TESSERACT_BORDER, fill=255)
+
+
+def run_tesseract(images: list[Image.Image]) -> tuple[list[int | None], float]:
+    """One Tesseract process for all images (a list file), one page of output per image."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for index, image in enumerate(images):
+            path = Path(folder) / f"{index:05d}.png"
+            image.save(path)
+            paths.append(str(path))
+        listing = Path(folder) / "images.txt"
+        listing.write_text("\n".join(paths) + "\n")
+        started = time.perf_counter()
+        result = subprocess.run(
+            ["tesseract", str(listing), "stdout", "--psm", "10", "-c", "tessedit_char_whitelist=0123456789"],
+            capture_output=True, text=True, check=True,
+        )
+        seconds = time.perf_counter() - started
+    pages = result.stdout.split("\f")[: len(images)]
+    return [_first_digit(page) for page in pages] + [None] * (len(images) - len(pages)), seconds
+
+
+def _first_digit(text: str) -> int | None:
+    digits = [character for character in text if character.isdigit()]
+    return int(digits[0]) if digits else None
+
+
+def run_ours(images: list[Image.Image], classifier: DigitClassifier) -> tuple[list[int | None], float]:
+    started = time.perf_counter()
+    inputs, readable = [], []
+    for index, image in enumerate(images):
+        try:
+            inputs.append(to_network_input(image))
+            readable.append(index)
+        except ImageError:
+            continue
+    predictions: list[int | None] = [None] * len(images)
+    if inputs:
+        for index, digit in zip(readable, classifier.predict_proba(np.stack(inputs)).argmax(axis=1)):
+            predictions[index] = int(digit)
+    return predictions, time.perf_counter() - started
+
+
+def score(predictions: list[int | None], labels: np.ndarray, seconds: float) -> dict:
+    correct = sum(prediction == int(label) for prediction, label in zip(predictions, labels))
+    return {
+        "images": len(labels),
+        "accuracy": correct / len(labels),
+        "no_answer": sum(prediction is None for prediction in predictions),
+        "images_per_second": len(labels) / seconds if seconds else float("inf"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-set", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=9001)
+    args = parser.parse_args()
+    if shutil.which("tesseract") is None:
+        sys.exit("tesseract not found: apt-get install -y tesseract-ocr")
+    version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    classifier = DigitClassifier.load()
+    test_sets = {
+        "printed (held-out fonts, degraded)": printed_test_set(args.per_set, args.seed),
+        "handwritten (held-out MNIST)": handwritten_test_set(args.per_set, args.seed),
+    }
+    results = {"tesseract_version": version, "model_version": classifier.version, "seed": args.seed, "sets": {}}
+    for name, (images, labels) in test_sets.items():
+        ours_predictions, ours_seconds = run_ours(images, classifier)
+        tesseract_predictions, tesseract_seconds = run_tesseract([for_tesseract(image) for image in images])
+        results["sets"][name] = {
+            "digit-ocr (LiteRT)": score(ours_predictions, labels, ours_seconds),
+            "tesseract --psm 10": score(tesseract_predictions, labels, tesseract_seconds),
+        }
+    print_table(results)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten {RESULTS.relative_to(REPO_ROOT)}")
+
+
+def print_table(results: dict) -> None:
+    print(f"{results['tesseract_version']} vs digit-ocr model {results['model_version']}\n")
+    print(f"{'test set':38} {'engine':22} {'accuracy':>9} {'no answer':>10} {'images/s':>10}")
+    for set_name, engines in results["sets"].items():
+        for engine, figures in engines.items():
+            print(
+                f"{set_name:38} {engine:22} {100 * figures['accuracy']:8.2f}% "
+                f"{figures['no_answer']:10d} {figures['images_per_second']:10.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""Cut a picture of a line of digits (a number) into one picture per digit.
+
+The ink map is preprocessing's (same background fit, polarity and contrast logic).  Its connected
+components are then cleaned up: pieces of one broken digit are merged, digits that touch are split
+at the thinnest columns, and dots, dashes and specks are dropped.  Each digit crop is its own ink
+only (bright on black), so a neighbour that reaches into its box cannot leak in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from ml.preprocess import (
+    BLANK_IMAGE,
+    ImageError,
+    _as_float_pixels,
+    _ink_strength,
+    _remove_impulse_noise,
+    _to_workable_mode,
+)
+
+WORKING_SIDE = 1024  # a line of ten digits stays sharp; bigger pictures are box-downscaled
+INK_LEVEL = 0.3  # as preprocessing's _keep_digit
+SPECK_MASS = 0.02  # blobs lighter than this share of the heaviest one are noise
+BIG_MASS = 0.25  # blobs at least this share of the heaviest one set the line height
+FULL_HEIGHT = 0.7  # a blob this tall (share of the line height) is a digit on its own
+MIN_HEIGHT = 0.4  # shorter blobs left after merging are dots, dashes or specks
+MAX_HEIGHT = 1.6  # taller ones are rules (form-box borders), not digits
+MERGE_OVERLAP = 0.5  # share of the narrower blob's width two pieces of one digit overlap by
+DIGIT_ASPECT = 0.6  # typical digit width / height when the line gives no better estimate
+CUT_WINDOW = 0.3  # a cut is searched this share of a digit width either side of the even spot
+WIDTH_PRIOR = 0.5  # weight of (log of piece width / expected width)^2 against classifier log-confidence
+MAX_OPTIONS = 8
+
+
+@dataclass
+class _Blob:
+    labels: tuple[int, ...]
+    top: int
+    bottom: int  # exclusive
+    left: int
+    right: int  # exclusive
+    mass: float
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+
+@dataclass
+class DigitCrop:
+    box: tuple[int, int, int, int]  # (left, top, right, bottom) in original image pixels
+    image: Image.Image  # the digit's ink alone, bright on black, with a small margin
+
+
+@dataclass
+class Partition:
+    """One way to cut a blob into digits; `prior` is a log-score from the widths alone (0 = ideal)."""
+
+    crops: list[DigitCrop]
+    prior: float
+
+
+def segment_digits(image: Image.Image) -> list[DigitCrop]:
+    """The digits of a one-line number, left to right, cut by widths alone; ImageError if no ink."""
+    return [crop for options in segment_options(image) for crop in options[0].crops]
+
+
+def segment_options(image: Image.Image) -> list[list[Partition]]:
+    """Per digit-like blob, left to right, the plausible ways to cut it, most likely by width first.
+
+    A handwritten 2 can be as wide as two touching printed digits, so widths alone cannot
+    always tell; the reader lets the classifier choose between the options.
+    """
+    ink, factor = ink_map(image)
+    labels, blobs = _components(ink)
+    line_height = _line_height(blobs)
+    blobs = _merge_broken(blobs, line_height)
+    blobs = [blob for blob in blobs if _looks_like_digits(blob, line_height)]
+    blobs.sort(key=lambda blob: blob.left + blob.right)
+    expected = _expected_width(blobs, line_height)
+    options = []
+    for blob in blobs:
+        partitions = []
+        for count in _piece_counts(blob.width / expected):
+            crops = [_crop(ink, labels, piece, factor, image.size) for piece in _cut(blob, labels, count)]
+            pitch = blob.width / (count * expected)
+            partitions.append(Partition([crop for crop in crops if crop is not None], -WIDTH_PRIOR * np.log(pitch) ** 2))
+        options.append([partition for partition in partitions if partition.crops])
+    return [partitions for partitions in options if partitions]
+
+
+def _piece_counts(ratio: float) -> list[int]:
+    """round(ratio) first, then the other counts a touching run of this width could hold."""
+    best = max(1, round(ratio))
+    others = range(max(1, int(ratio / 1.7)), max(1, math.ceil(ratio * 1.4)) + 1)
+    return [best, *(count for count in others if count != best)][:MAX_OPTIONS]
+
+
+def ink_map(image: Image.Image) -> tuple[np.ndarray, int]:
+    """(ink strength 0..1 per working pixel, downscale factor to original pixels)."""
+    image = _to_workable_mode(image)
+    factor = max(1, max(image.size) // WORKING_SIDE)
+    if factor > 1:
+        image = image.reduce(factor)
+    pixels = _as_float_pixels(image)
+    return _ink_strength(_remove_impulse_noise(pixels)), factor
+
+
+def _components(ink: np.ndarray) -> tuple[np.ndarray, list[_Blob]]:
+    labels, count = ndimage.label(ink > INK_LEVEL, structure=np.ones((3, 3)))
+    if count == 0:
+        raise ImageError(BLANK_IMAGE)
+    masses = ndimage.sum_labels(ink, labels, index=np.arange(1, count + 1))
+    blobs = []
+    for index, box in enumerate(ndimage.find_objects(labels)):
+        if masses[index] >= SPECK_MASS * masses.max():
+            rows, cols = box
+            blobs.append(_Blob((index + 1,), rows.start, rows.stop, cols.start, cols.stop, float(masses[index])))
+    return labels, blobs
+
+
+def _line_height(blobs: list[_Blob]) -> float:
+    heaviest = max(blob.mass for blob in blobs)
+    return float(np.median([blob.height for blob in blobs if blob.mass >= BIG_MASS * heaviest]))
+
+
+def _merge_broken(blobs: list[_Blob], line_height: float) -> list[_Blob]:
+    """Join pieces stacked above each other (a broken 5, a 7's detached bar)."""
+    blobs = sorted(blobs, key=lambda blob: blob.left)
+    merged = True
+    while merged:
+        merged = False
+        for first in range(len(blobs)):
+            for second in range(first + 1, len(blobs)):
+                if _same_digit(blobs[first], blobs[second], line_height):
+                    blobs[first] = _union(blobs[first], blobs.pop(second))
+                    merged = True
+                    break
+            if merged:
+                break
+    return blobs
+
+
+def _same_digit(a: _Blob, b: _Blob, line_height: float) -> bool:
+    if min(a.height, b.height) >= FULL_HEIGHT * line_height:
+        return False  # two whole digits, however close (slanted handwriting overlaps)
+    overlap = min(a.right, b.right) - max(a.left, b.left)
+    return overlap >= MERGE_OVERLAP * min(a.width, b.width)
+
+
+def _union(a: _Blob, b: _Blob) -> _Blob:
+    return _Blob(
+        a.labels + b.labels, min(a.top, b.top), max(a.bottom, b.bottom),
+        min(a.left, b.left), max(a.right, b.right), a.mass + b.mass,
+    )
+
+
+def _looks_like_digits(blob: _Blob, line_height: float) -> bool:
+    if blob.height < MIN_HEIGHT * line_height:
+        return False  # decimal point, minus sign, speck, stray underline
+    thin = blob.width < 0.25 * blob.height
+    return not (thin and blob.height > MAX_HEIGHT * line_height)
+
+
+def _expected_width(blobs: list[_Blob], line_height: float) -> float:
+    """Median width of the line's separate digits (1s left out): printed digits are narrower than
+    handwritten ones, so the line itself is the best guide."""
+    widths = [
+        blob.width for blob in blobs
+        if blob.height >= FULL_HEIGHT * line_height and 0.35 <= blob.width / blob.height <= 1.3
+    ]
+    return float(np.median(widths)) if widths else DIGIT_ASPECT * line_height
+
+
+def _cut(blob: _Blob, labels: np.ndarray, count: int) -> list[_Blob]:
+    """Split a run of touching digits at the columns with the least ink near even spacing."""
+    if count == 1:
+        return [blob]
+    own = np.isin(labels[blob.top : blob.bottom, blob.left : blob.right], blob.labels)
+    profile = ndimage.uniform_filter1d(own.sum(axis=0).astype(float), 3)
+    cuts, start = [], 0
+    for remaining in range(count, 1, -1):
+        step = (blob.width - start) / remaining
+        cuts.append(start := _best_cut(profile, start + step, CUT_WINDOW * step))
+    edges = [0, *cuts, blob.width]
+    return [
+        _Blob(blob.labels, blob.top, blob.bottom, blob.left + a, blob.left + b, blob.mass / count)
+        for a, b in zip(edges, edges[1:]) if b > a
+    ]
+
+
+def _best_cut(profile: np.ndarray, ideal: float, window: float) -> int:
+    low = max(1, int(ideal - window))
+    high = min(len(profile) - 1, int(ideal + window) + 1)
+    if high <= low:
+        return int(np.clip(round(ideal), 1, len(profile) - 1))
+    columns = np.arange(low, high)
+    # The thinnest column wins; the distance term only breaks near-ties towards the even spot.
+    cost = profile[low:high] + 0.1 * profile.max() * ((columns - ideal) / max(window, 1.0)) ** 2
+    return int(columns[np.argmin(cost)])
+
+
+def _crop(ink: np.ndarray, labels: np.ndarray, blob: _Blob, factor: int, size: tuple[int, int]) -> DigitCrop | None:
+    top, left = max(0, blob.top - 1), blob.left
+    window = (slice(top, blob.bottom + 1), slice(left, blob.right))
+    region = labels[window]
+    own = np.isin(region, blob.labels)
+    # The faint anti-aliased rim around the strokes belongs to the digit, the neighbours' ink does not.
+    keep = ndimage.binary_dilation(own, structure=np.ones((3, 3))) & ((region == 0) | own)
+    rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
+    if rows.size == 0:
+        return None
+    digit = (ink[window] * keep)[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    margin = max(2, digit.shape[0] // 8)
+    picture = Image.fromarray((np.pad(digit, margin) * 255).round().astype(np.uint8), mode="L")
+    width, height = size
+    box = (
+        min(width, blob.left * factor), min(height, blob.top * factor),
+        min(width, blob.right * factor), min(height, blob.bottom * factor),
+    )
+    return DigitCrop(box=box, image=picture)
