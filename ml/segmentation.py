@@ -87,9 +87,9 @@ def segment_options(image: Image.Image) -> list[list[Partition]]:
     blobs = _merge_broken(blobs, line_height)
     blobs = [blob for blob in blobs if _looks_like_digits(blob, line_height)]
     blobs.sort(key=lambda blob: blob.left + blob.right)
-    expected = _expected_width(blobs, line_height)
     options = []
     for blob in blobs:
+        expected = _expected_width(blobs, line_height, exclude=blob)
         partitions = []
         for count in _piece_counts(blob.width / expected):
             crops = [_crop(ink, labels, piece, factor, image.size) for piece in _cut(blob, labels, count)]
@@ -172,12 +172,13 @@ def _looks_like_digits(blob: _Blob, line_height: float) -> bool:
     return not (thin and blob.height > MAX_HEIGHT * line_height)
 
 
-def _expected_width(blobs: list[_Blob], line_height: float) -> float:
-    """Median width of the line's separate digits (1s left out): printed digits are narrower than
-    handwritten ones, so the line itself is the best guide."""
+def _expected_width(blobs: list[_Blob], line_height: float, exclude: _Blob | None = None) -> float:
+    """Median width of the line's other separate digits (1s left out): printed digits are narrower
+    than handwritten ones, so the line itself is the best guide, but a blob cannot vouch for itself."""
     widths = [
         blob.width for blob in blobs
-        if blob.height >= FULL_HEIGHT * line_height and 0.35 <= blob.width / blob.height <= 1.3
+        if blob is not exclude and blob.height >= FULL_HEIGHT * line_height
+        and 0.35 <= blob.width / blob.height <= 1.3
     ]
     return float(np.median(widths)) if widths else DIGIT_ASPECT * line_height
 
