@@ -126,11 +126,15 @@ def cpu_snapshot(sys_: System) -> dict[str, float]:
     }
     # Not a tree for this process: gunicorn and Celery are its children.
     return {**{name: system.tree_cpu_seconds(pid) for name, pid in roots.items() if pid},
-            "bench_client": system.cpu_seconds(os.getpid())}
+            "bench_client": system.cpu_seconds(os.getpid()), "machine": system.machine_busy_seconds()}
 
 
 def cpu_delta(before: dict, after: dict) -> dict[str, float]:
-    return {name: round(after[name] - before[name], 2) for name in before}
+    """CPU seconds per component; `other` is what the rest of the machine used meanwhile."""
+    delta = {name: after[name] - before[name] for name in before}
+    machine = delta.pop("machine")
+    delta["other_processes"] = machine - sum(delta.values())
+    return {name: round(value, 2) for name, value in delta.items()}
 
 
 # --- end to end ------------------------------------------------------------------------------------

@@ -57,8 +57,12 @@ def end_to_end_rows(e2e: dict) -> list[tuple[str, str, str]]:
         ("  wall: first result after upload", f"{wall['first_result_after_upload_s']:.2f} s", ""),
         ("  wall: expanded -> last result", f"{wall['after_expansion_s']:.2f} s", ""),
     ]
-    for name in ("expand", "read", "inference", "write"):
-        out.append((f"  worker {name} (summed over processes)", f"{proc[name + '_s']:.2f} s = {100 * share.get(name, 0):.0f}% of worker CPU", ""))
+    stages = ("expand", "read", "inference", "write")
+    stage_total = sum(proc[name + "_s"] for name in stages)
+    for name in stages:
+        seconds = proc[name + "_s"]
+        out.append((f"  worker {name} (wall, summed over processes)",
+                    f"{seconds:.2f} s = {100 * seconds / stage_total:.0f}% of stages, {100 * share.get(name, 0):.0f}% of worker CPU", ""))
     out.append(("  worker queueing/overhead/idle", f"{proc['queueing_overhead_idle_s']:.2f} s of {proc['capacity_s']:.2f} process-s", ""))
     out.append(("  worker CPU per image", f"{e2e['worker_cpu_ms_per_image']:.2f} ms", ""))
     out.append(("  CPU seconds by component", ", ".join(f"{name} {value:.1f}" for name, value in cpu.items()), ""))
@@ -79,7 +83,8 @@ def render(results: dict) -> str:
     table = rows(results)
     widths = [max(len(row[column]) for row in table) for column in range(3)]
     header = f"digit-ocr benchmark  {results['timestamp']}  workers={results['config']['workers']}  " \
-             f"cpus={results['machine']['cpus']}  load before={results['machine']['load_before']}"
+             f"cpus={results['machine']['cpus']}  load average before {results['machine']['load_before']} " \
+             f"after {results['machine']['load_after']}"
     lines = [header, "-" * (sum(widths) + 6)]
     lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}" for a, b, c in table]
     return "\n".join(lines)

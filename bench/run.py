@@ -108,7 +108,7 @@ def run(args) -> dict:
         start_system(sys_, args.workers)
         warm_up(sys_, zips)
         results.update(run_service_measurements(sys_, zips, args.workers, shape))
-    except BaseException:
+    except Exception:
         for service in sys_.services:
             log(f"last lines of {service.name}:\n{service.log_tail()}")
         raise
@@ -116,6 +116,7 @@ def run(args) -> dict:
         log("stopping gunicorn and Celery")
         sys_.stop()
         zips.close()
+    results["machine"]["load_after"] = [round(value, 2) for value in os.getloadavg()]
     add_ratios(results)
     return results
 

@@ -166,6 +166,13 @@ def tree_cpu_seconds(pid: int) -> float:
     return sum(cpu_seconds(member) for member in tree(pid))
 
 
+def machine_busy_seconds() -> float:
+    """CPU time of every process on the machine (all CPUs, not idle or iowait), from /proc/stat."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system_, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system_ + irq + softirq + steal) / CLOCK_TICKS
+
+
 def memory_mib(pid: int) -> dict[str, float]:
     """VmRSS (now) and VmHWM (peak) in MiB."""
     values = {}

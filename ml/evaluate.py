@@ -143,6 +143,34 @@ def _percent(value: float) -> str:
     return f"{100 * value:.2f}%"
 
 
+def target_checks(card: dict) -> list[tuple[str, str, str, bool]]:
+    """(figure, target, measured, met) for every figure the service promises."""
+    validation, overall, runtime = card["validation"], card["overall"], card["runtime"]
+    printed, handwritten = validation["val_printed"]["accuracy"], validation["val_handwritten"]["accuracy"]
+    review = overall["review"]
+    rate = runtime["images_per_second"]["256"]
+    checks = [
+        ("printed held-out families, degraded", ">= 99.5%", _percent(printed), printed >= 0.995),
+        ("handwritten held-out MNIST", ">= 98.5%", _percent(handwritten), handwritten >= 0.985),
+        ("ECE (15 bins, all validation)", "<= 2%", _percent(overall["ece_15_bins"]), overall["ece_15_bins"] <= 0.02),
+        ("errors caught when flagging <= 5%", ">= 90%", _percent(review["errors_caught_fraction"]), review["errors_caught_fraction"] >= 0.9),
+        ("LiteRT images/s at batch 256", ">= 5,000", f"{rate:,.0f}", rate >= 5000),
+        ("RSS with model loaded", "<= 300 MB", f"{runtime['rss_mib']} MiB", runtime["rss_mib"] <= 300),
+    ]
+    agreement = card["keras_vs_litert"]
+    if agreement.get("checked"):
+        same = agreement["same_argmax_fraction"] == 1.0 and agreement["max_abs_probability_difference"] < 1e-3
+        checks.append(("Keras vs LiteRT", "same argmax, diff < 1e-3", f"{_percent(agreement['same_argmax_fraction'])}, {agreement['max_abs_probability_difference']:.1e}", same))
+    return checks
+
+
+def _targets_table(card: dict) -> list[str]:
+    lines = ["## Figures against targets", "", "| figure | target | measured | met |", "|---|---|---|---|"]
+    for figure, target, measured, met in target_checks(card):
+        lines.append(f"| {figure} | {target} | {measured} | {'yes' if met else '**no**'} |")
+    return lines
+
+
 def render_markdown(card: dict) -> str:
     overall, runtime, agreement = card["overall"], card["runtime"], card["keras_vs_litert"]
     dataset = card["dataset"]
@@ -178,7 +206,9 @@ def render_markdown(card: dict) -> str:
     for digit in map(str, range(10)):
         cells = " | ".join(_percent(report["per_class_accuracy"][digit]) for report in card["validation"].values())
         lines.append(f"| {digit} | {cells} |")
-    lines += ["", "Confusion matrices: `confusion.png`.", "", "## Training data", ""]
+    lines += ["", "Confusion matrices: `confusion.png`.", ""]
+    lines += _targets_table(card)
+    lines += ["", "## Training data", ""]
     lines += [f"- {source}: {count:,} images" for source, count in card["training_data"].items()]
     if dataset:
         lines += [

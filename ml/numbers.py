@@ -12,6 +12,7 @@ from ml.preprocess import BLANK_IMAGE, ImageError, open_image, to_network_input
 from ml.segmentation import Partition, segment_options
 
 CONFIDENCE_FLOOR = 1e-6  # keeps log() finite
+WHOLE_BONUS = 0.0
 
 
 @dataclass
@@ -49,7 +50,8 @@ def read_number(image: Image.Image, classifier) -> NumberReading:
 
 def _score(partition: Partition, rows: list[np.ndarray]) -> float:
     """Mean log-confidence per digit (neutral to the digit count) plus the width prior."""
-    return float(np.mean([np.log(max(row.max(), CONFIDENCE_FLOOR)) for row in rows])) + partition.prior
+    bonus = WHOLE_BONUS if len(rows) == 1 else 0.0
+    return float(np.mean([np.log(max(row.max(), CONFIDENCE_FLOOR)) for row in rows])) + partition.prior + bonus
 
 
 def is_single_digit(image: Image.Image) -> bool:
