@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -151,6 +152,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues by kind of work, so a big zip's chunks do not hold up single images: every worker consumes
+# them all unless started with -Q. A prefix lets several systems share one Redis.
+OCR_QUEUE_PREFIX = os.environ.get("OCR_QUEUE_PREFIX", "")
+OCR_QUEUES = {kind: OCR_QUEUE_PREFIX + kind for kind in ("interactive", "classify", "expand", "maintenance")}
+CELERY_TASK_QUEUES = [Queue(name) for name in OCR_QUEUES.values()]
+CELERY_TASK_DEFAULT_QUEUE = OCR_QUEUES["maintenance"]
+
 # Celery beat runs the sweep that re-sends the work of stalled jobs.
 OCR_STALL_SECONDS = env_int("OCR_STALL_SECONDS", 300)
 OCR_SWEEP_INTERVAL = env_int("OCR_SWEEP_INTERVAL", 60)

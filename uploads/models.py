@@ -81,6 +81,7 @@ class Image(models.Model):
     top = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     model_version = models.CharField(max_length=64, blank=True)
+    processed_by = models.CharField(max_length=255, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

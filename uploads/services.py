@@ -214,18 +214,20 @@ def _queue_in_chunks(job_id, image_ids) -> None:
 def _queue_expansion(job_id) -> None:
     from worker.tasks import expand_zip
 
-    _send(expand_zip, str(job_id))
+    _send(expand_zip, str(job_id), queue="expand")
 
 
 def _queue_classification(job_id, image_ids) -> None:
+    """Chunks of small jobs go to the interactive queue, ahead of the chunks of big zips."""
     from worker.tasks import classify_chunk
 
-    _send(classify_chunk, str(job_id), list(image_ids))
+    small = Job.objects.filter(id=job_id, total__lte=settings.OCR_CHUNK_SIZE).exists()
+    _send(classify_chunk, str(job_id), list(image_ids), queue="interactive" if small else "classify")
 
 
-def _send(task, *args) -> None:
+def _send(task, *args, queue: str) -> None:
     """Queue a task; with the broker down the upload is kept and the sweep sends it later."""
     try:
-        task.delay(*args)
+        task.apply_async(args, queue=settings.OCR_QUEUES[queue])
     except (KombuOperationalError, RedisError, OSError) as exc:
         logger.warning("broker unavailable, %s%s left for the sweep: %s", task.name, args[:1], exc)

@@ -15,10 +15,10 @@ from uploads.models import Image
 from uploads.services import count_results, finish_job_if_complete, is_cancelled, mark_job_running
 
 logger = logging.getLogger(__name__)
-RESULT_FIELDS = ["status", "digit", "confidence", "top", "error", "model_version", "processed_at"]
+RESULT_FIELDS = ["status", "digit", "confidence", "top", "error", "model_version", "processed_by", "processed_at"]
 
 
-def classify_chunk(*, job_id, image_ids, classifier) -> int:
+def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> int:
     """Classify the chunk's pending images; returns how many results were written."""
     if is_cancelled(job_id=job_id):
         return 0
@@ -36,6 +36,7 @@ def classify_chunk(*, job_id, image_ids, classifier) -> int:
             predictions=dict(zip(inputs, probabilities)),
             errors=errors,
             model_version=classifier.version,
+            worker_name=worker_name,
             read_seconds=read_seconds,
             inference_seconds=inference_seconds,
             write_started=clock,
@@ -59,7 +60,9 @@ def read_inputs(images) -> tuple[dict[int, np.ndarray], dict[int, str]]:
 
 
 @transaction.atomic
-def save_results(*, job_id, predictions: dict, errors: dict, model_version: str, write_started=None, **seconds) -> int:
+def save_results(
+    *, job_id, predictions: dict, errors: dict, model_version: str, worker_name: str = "", write_started=None, **seconds
+) -> int:
     still_pending = set(
         Image.objects.select_for_update()
         .filter(id__in=[*predictions, *errors], status=Image.Status.PENDING)
@@ -72,7 +75,7 @@ def save_results(*, job_id, predictions: dict, errors: dict, model_version: str,
             row = result_row(image_id, predictions[image_id])
         else:
             row = Image(id=image_id, status=Image.Status.ERROR, error=errors[image_id])
-        row.model_version, row.processed_at = model_version, now
+        row.model_version, row.processed_by, row.processed_at = model_version, worker_name, now
         rows.append(row)
     Image.objects.bulk_update(rows, RESULT_FIELDS, batch_size=1000)
     failed = sum(row.status == Image.Status.ERROR for row in rows)

@@ -33,9 +33,11 @@ def expand_zip(job_id: str) -> None:
     upload_services.expand_zip_job(job_id=job_id)
 
 
-@shared_task(base=ChunkTask, **RETRY)
-def classify_chunk(job_id: str, image_ids: list[int]) -> int:
-    return services.classify_chunk(job_id=job_id, image_ids=image_ids, classifier=get_classifier())
+@shared_task(base=ChunkTask, bind=True, **RETRY)
+def classify_chunk(self, job_id: str, image_ids: list[int]) -> int:
+    return services.classify_chunk(
+        job_id=job_id, image_ids=image_ids, classifier=get_classifier(), worker_name=self.request.hostname or ""
+    )
 
 
 @shared_task

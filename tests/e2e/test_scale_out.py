@@ -1,0 +1,121 @@
+"""Scaling out on the engines the service already uses: uploads in an S3-compatible bucket (moto's
+server) shared by web and worker, and several worker processes with their own node names, as on
+several hosts, joining and leaving during a job."""
+
+import subprocess
+import time
+import uuid
+
+import boto3
+import pytest
+import requests
+
+from tests.e2e.helpers import all_results, upload_zip, wait_for_job
+from tests.factories import digits_zip
+from uploads.models import Image
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BUCKET = "digit-ocr-test"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def s3_endpoint():
+    port = free_port()
+    server = subprocess.Popen(
+        [".venv/bin/moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(endpoint, timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    s3_client(endpoint).create_bucket(Bucket=BUCKET)
+    yield endpoint
+    server.terminate()
+    server.wait(10)
+
+
+def s3_client(endpoint):
+    return boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
+
+
+def isolated_queues(settings, prefix: str) -> dict:
+    """Send this test's tasks to queues only its own workers consume."""
+    settings.OCR_QUEUE_PREFIX = prefix
+    settings.OCR_QUEUES = {kind: prefix + kind for kind in settings.OCR_QUEUES}
+    return {"OCR_QUEUE_PREFIX": prefix}
+
+
+def test_job_runs_on_s3_storage_with_no_shared_disk(live_server, celery_worker_factory, s3_endpoint, settings, tmp_path):
+    s3_env = {
+        "STORAGE_BACKEND": "s3",
+        "AWS_STORAGE_BUCKET_NAME": BUCKET,
+        "AWS_S3_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_S3_REGION_NAME": "us-east-1",
+        "MEDIA_ROOT": str(tmp_path / "worker-has-no-media"),
+    }
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": BUCKET, "endpoint_url": s3_endpoint, "access_key": "test", "secret_key": "test",
+                "region_name": "us-east-1", "default_acl": None, "file_overwrite": False,
+            },
+        },
+    }
+    settings.MEDIA_ROOT = tmp_path / "web-has-no-media"
+    prefix = f"s3-{uuid.uuid4().hex[:6]}-"
+    celery_worker_factory(name="s3-worker", env={**s3_env, **isolated_queues(settings, prefix)})
+
+    zip_bytes, labels = digits_zip(60, folder="s3/")
+    response = requests.post(f"{live_server.url}/api/jobs/", files={"file": ("s3.zip", zip_bytes)}, timeout=30)
+    assert response.status_code == 201, response.text
+    job = wait_for_job(response.json()["url"], timeout=120)
+
+    assert (job["status"], job["processed"], job["failed"]) == ("done", 60, 0)
+    results = all_results(job["results_url"])
+    correct = sum(row["digit"] == labels[row["name"]] for row in results)
+    assert correct >= 57
+    keys = [item["Key"] for item in s3_client(s3_endpoint).list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert sum(f"jobs/{job['id']}/images/" in key for key in keys) == 60
+    assert sum(f"jobs/{job['id']}/upload/" in key for key in keys) == 1
+    assert not (tmp_path / "worker-has-no-media").exists() and not (tmp_path / "web-has-no-media").exists()
+    thumbnail = requests.get(live_server.url + results[0]["thumbnail_url"], timeout=10)
+    assert thumbnail.status_code == 200 and thumbnail.headers["Content-Type"] == "image/png"
+
+
+def test_three_workers_share_a_job_and_workers_join_and_leave(live_server, celery_worker_factory, settings):
+    env = {**isolated_queues(settings, f"scale-{uuid.uuid4().hex[:6]}-"), "OCR_CHUNK_SIZE": "64"}
+    settings.OCR_CHUNK_SIZE = 64
+    hosts = [celery_worker_factory(name=f"host{index}", env=env) for index in (1, 2, 3)]
+
+    job = upload_zip(live_server.url, 3000)
+    wait_for_job(job["url"], until=lambda state: state["processed"] >= 300, timeout=120)
+    celery_worker_factory(name="host4", env=env)
+    wait_for_job(job["url"], until=lambda state: state["processed"] >= 1200, timeout=120)
+    assert hosts[0].stop(timeout=60) == 0, "warm shutdown finishes or returns its chunk"
+
+    finished = wait_for_job(job["url"], timeout=180)
+    assert (finished["status"], finished["processed"], finished["failed"]) == ("done", 3000, 0)
+    workers = Image.objects.filter(job_id=job["id"]).values_list("processed_by", flat=True)
+    assert len(workers) == 3000 and all(workers)
+    names = {name.split("@")[0] for name in workers}
+    assert {"host1", "host2", "host3"} <= names, names
