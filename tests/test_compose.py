@@ -168,3 +168,23 @@ def test_dockerfile_basics():
 def test_beat_runs_once_in_compose_and_in_run_sh():
     assert command_text(SERVICES["beat"]).startswith("celery -A config beat")
     assert "celery -A config beat" in run_sh()
+
+
+def test_minio_is_the_s3_store_and_the_bucket_is_made_on_start():
+    minio = SERVICES["minio"]
+    assert minio["image"].startswith("minio/minio")
+    assert any(str(volume).endswith(":/data") for volume in minio["volumes"])
+    env = active_env_example()
+    assert env["STORAGE_BACKEND"] == "s3" and env["AWS_S3_ENDPOINT_URL"] == "http://minio:9000"
+    credentials = compose_environment(minio)
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (
+        credentials["MINIO_ROOT_USER"], credentials["MINIO_ROOT_PASSWORD"]
+    )
+    for name in ("web", "worker", "beat"):
+        assert "minio" in SERVICES[name]["depends_on"], name
+    assert "manage.py ensure_bucket" in command_text(SERVICES["web"])
+
+
+def test_flower_is_optional():
+    assert SERVICES["flower"].get("profiles") == ["monitoring"]
+    assert command_text(SERVICES["flower"]).startswith("celery -A config flower")

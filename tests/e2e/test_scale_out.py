@@ -2,6 +2,7 @@
 server) shared by web and worker, and several worker processes with their own node names, as on
 several hosts, joining and leaving during a job."""
 
+import os
 import subprocess
 import time
 import uuid
@@ -119,3 +120,17 @@ def test_three_workers_share_a_job_and_workers_join_and_leave(live_server, celer
     assert len(workers) == 3000 and all(workers)
     names = {name.split("@")[0] for name in workers}
     assert {"host1", "host2", "host3"} <= names, names
+
+
+def test_ensure_bucket_creates_the_bucket_once(s3_endpoint):
+    env = {
+        **os.environ,
+        "STORAGE_BACKEND": "s3", "AWS_STORAGE_BUCKET_NAME": "fresh-bucket", "AWS_S3_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_S3_REGION_NAME": "us-east-1",
+    }
+    command = [".venv/bin/python", "manage.py", "ensure_bucket"]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert "created" in first.stdout, first.stderr
+    assert "exists" in second.stdout, second.stderr
+    assert "fresh-bucket" in [bucket["Name"] for bucket in s3_client(s3_endpoint).list_buckets()["Buckets"]]
