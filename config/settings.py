@@ -129,6 +129,12 @@ OCR_MAX_ZIP_MEMBERS = env_int("OCR_MAX_ZIP_MEMBERS", 100_000)
 OCR_MAX_MEMBER_BYTES = env_int("OCR_MAX_MEMBER_BYTES", 10 * 1024 * 1024)
 OCR_MAX_ZIP_TOTAL_BYTES = env_int("OCR_MAX_ZIP_TOTAL_BYTES", 2 * 1024 * 1024 * 1024)
 OCR_MAX_IMAGE_PIXELS = env_int("OCR_MAX_IMAGE_PIXELS", 25_000_000)
+# Results below this confidence are flagged for review (a job can set its own on upload).
+OCR_REVIEW_THRESHOLD = float(os.environ.get("OCR_REVIEW_THRESHOLD", "0.9"))
+# Callbacks: signed with this secret; private and loopback addresses refused unless allowed.
+OCR_CALLBACK_SECRET = os.environ.get("OCR_CALLBACK_SECRET", SECRET_KEY)
+OCR_CALLBACK_ALLOW_PRIVATE = env_bool("OCR_CALLBACK_ALLOW_PRIVATE", False)
+OCR_CALLBACK_MAX_RETRIES = env_int("OCR_CALLBACK_MAX_RETRIES", 5)
 OCR_CHUNK_SIZE = env_int("OCR_CHUNK_SIZE", 256)
 OCR_INFERENCE_THREADS = env_int("OCR_INFERENCE_THREADS", 1)
 OCR_MODEL_PATH = os.environ.get("OCR_MODEL_PATH", str(BASE_DIR / "ml" / "artifacts" / "digits.tflite"))
@@ -155,7 +161,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Queues by kind of work, so a big zip's chunks do not hold up single images: every worker consumes
 # them all unless started with -Q. A prefix lets several systems share one Redis.
 OCR_QUEUE_PREFIX = os.environ.get("OCR_QUEUE_PREFIX", "")
-OCR_QUEUES = {kind: OCR_QUEUE_PREFIX + kind for kind in ("interactive", "classify", "expand", "maintenance")}
+OCR_QUEUES = {kind: OCR_QUEUE_PREFIX + kind for kind in ("interactive", "classify", "expand", "callbacks", "maintenance")}
 CELERY_TASK_QUEUES = [Queue(name) for name in OCR_QUEUES.values()]
 CELERY_TASK_DEFAULT_QUEUE = OCR_QUEUES["maintenance"]
 

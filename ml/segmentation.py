@@ -34,7 +34,7 @@ MAX_HEIGHT = 1.6  # taller ones are rules (form-box borders), not digits
 MERGE_OVERLAP = 0.5  # share of the narrower blob's width two pieces of one digit overlap by
 DIGIT_ASPECT = 0.6  # typical digit width / height when the line gives no better estimate
 CUT_WINDOW = 0.3  # a cut is searched this share of a digit width either side of the even spot
-WIDTH_PRIOR = 0.5  # weight of (log of piece width / expected width)^2 against classifier log-confidence
+WIDTH_PRIOR = 0.25  # weight of (log of piece width / expected width)^2 against classifier log-confidence
 MAX_OPTIONS = 8
 
 
@@ -85,6 +85,7 @@ def segment_options(image: Image.Image) -> list[list[Partition]]:
     labels, blobs = _components(ink)
     line_height = _line_height(blobs)
     blobs = _merge_broken(blobs, line_height)
+    line_height = _line_height(blobs)  # a broken digit's pieces no longer pull it down
     blobs = [blob for blob in blobs if _looks_like_digits(blob, line_height)]
     blobs.sort(key=lambda blob: blob.left + blob.right)
     options = []

@@ -22,9 +22,30 @@ def jobs_of(*, user):
     return Job.objects.filter(owner=user)
 
 
-def job_results(*, job: Job):
-    return Image.objects.filter(job=job).order_by("position").only(
-        "id", "job_id", "position", "name", "status", "digit", "confidence", "top", "error", "model_version", "file"
+RESULT_FIELDS = [
+    "id", "job_id", "position", "name", "status", "digit", "confidence", "top", "error", "model_version", "file",
+    "needs_review", "corrected_label", "corrected_by__username", "corrected_at",
+]
+
+
+def job_results(*, job: Job, needs_review: bool = False):
+    """A job's results in upload order, or only the flagged ones, least confident first."""
+    results = Image.objects.filter(job=job).select_related("corrected_by").only(*RESULT_FIELDS)
+    if needs_review:
+        return results.filter(needs_review=True).order_by("confidence", "position")
+    return results.order_by("position")
+
+
+def get_result(*, job: Job, result_id) -> Image:
+    return get_object_or_404(Image.objects.select_related("corrected_by"), job=job, id=result_id)
+
+
+def export_rows(*, job: Job):
+    return (
+        Image.objects.filter(job=job)
+        .order_by("position")
+        .only("name", "status", "digit", "confidence", "needs_review", "corrected_label", "error", "model_version")
+        .iterator(chunk_size=2000)
     )
 
 

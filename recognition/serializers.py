@@ -1,6 +1,8 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from recognition.callbacks import CallbackRefused, check_callback_url
+
 from uploads.models import Image, Job
 
 
@@ -14,8 +16,9 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "status", "kind", "name", "total", "processed", "failed", "error",
+            "id", "status", "kind", "name", "total", "processed", "failed", "flagged", "error", "review_threshold",
             "created_at", "started_at", "finished_at", "url", "results_url", "page_url", "cancel_url",
+            "callback_url", "callback_status", "callback_attempts", "callback_error", "callback_delivered_at",
         ]
         read_only_fields = fields
 
@@ -37,7 +40,27 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class JobCreateSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="One image (PNG, JPEG, GIF, BMP, TIFF, WebP, ...) or one .zip of images.")
+    file = serializers.FileField(
+        required=False, help_text="One image (PNG, JPEG, GIF, BMP, TIFF, WebP, ...) or one .zip of images."
+    )
+    review_threshold = serializers.FloatField(
+        required=False, min_value=0.0, max_value=1.0,
+        help_text="Results less confident than this are flagged for review (default OCR_REVIEW_THRESHOLD).",
+    )
+    callback_url = serializers.URLField(
+        required=False, max_length=2000, help_text="Receives the job's status JSON, signed, when the job ends."
+    )
+
+    def validate_callback_url(self, url):
+        try:
+            check_callback_url(url)
+        except CallbackRefused as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        return url
+
+
+class CorrectionSerializer(serializers.Serializer):
+    label = serializers.IntegerField(min_value=0, max_value=9, help_text="The digit the image really shows.")
 
 
 class TopSerializer(serializers.Serializer):
@@ -48,12 +71,14 @@ class TopSerializer(serializers.Serializer):
 class ResultSerializer(serializers.ModelSerializer):
     top = TopSerializer(many=True, allow_null=True)
     thumbnail_url = serializers.SerializerMethodField()
+    corrected_by = serializers.CharField(source="corrected_by.username", default=None, read_only=True)
+    label = serializers.IntegerField(read_only=True, allow_null=True, help_text="The correction, else the prediction.")
 
     class Meta:
         model = Image
         fields = [
             "id", "position", "name", "status", "digit", "confidence", "top", "error", "model_version",
-            "thumbnail_url",
+            "needs_review", "label", "corrected_label", "corrected_by", "corrected_at", "thumbnail_url",
         ]
         read_only_fields = fields
 

@@ -1,5 +1,7 @@
 import io
 
+from django.utils import timezone
+
 import PIL.Image
 from django.conf import settings
 
@@ -20,4 +22,11 @@ def make_thumbnail(*, image) -> bytes:
     return output.getvalue()
 
 
-__all__ = ["ImageError", "make_thumbnail"]
+def correct_result(*, image, label: int, user=None):
+    """Record what a person says the image shows, beside the network's prediction."""
+    image.corrected_label, image.corrected_by, image.corrected_at = label, user, timezone.now()
+    image.save(update_fields=["corrected_label", "corrected_by", "corrected_at"])
+    return image
+
+
+__all__ = ["ImageError", "correct_result", "make_thumbnail"]

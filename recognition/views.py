@@ -23,7 +23,7 @@ def home(request):
     if request.method == "POST" and form.is_valid():
         owner = request.user if request.user.is_authenticated else None
         try:
-            job = create_job(upload=form.cleaned_data["file"], owner=owner)
+            job = create_job(upload=form.cleaned_data["file"], owner=owner, **form.job_options())
         except UploadError as exc:
             form.add_error("file", str(exc))
         else:

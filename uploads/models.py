@@ -13,6 +13,16 @@ def image_path(image, filename):
     return f"jobs/{image.job_id}/images/{uuid.uuid4().hex}"
 
 
+def default_review_threshold():
+    return settings.OCR_REVIEW_THRESHOLD
+
+
+class CallbackStatus(models.TextChoices):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 class Job(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -36,6 +46,13 @@ class Job(models.Model):
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+    review_threshold = models.FloatField(default=default_review_threshold)
+    callback_url = models.URLField(max_length=2000, blank=True)
+    callback_status = models.CharField(max_length=16, choices=CallbackStatus.choices, blank=True)
+    callback_attempts = models.PositiveSmallIntegerField(default=0)
+    callback_error = models.TextField(blank=True)
+    callback_delivered_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     # Seconds spent by all chunks together, for the benchmark's breakdown of where time goes.
     read_seconds = models.FloatField(default=0)
@@ -83,10 +100,20 @@ class Image(models.Model):
     model_version = models.CharField(max_length=64, blank=True)
     processed_by = models.CharField(max_length=255, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    needs_review = models.BooleanField(default=False)
+    corrected_label = models.PositiveSmallIntegerField(null=True, blank=True)
+    corrected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    corrected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["job", "position"], name="unique_image_position")]
+        indexes = [models.Index(fields=["job", "needs_review", "confidence"], name="review_queue")]
+
+    @property
+    def label(self):
+        """What the image shows as far as anyone knows: the correction, else the prediction."""
+        return self.corrected_label if self.corrected_label is not None else self.digit
 
     def __str__(self):
         return self.name

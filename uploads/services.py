@@ -4,6 +4,7 @@ counters every chunk updates."""
 import io
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -14,8 +15,9 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 from django.utils import timezone
 
+from ml.preprocess import open_image
 from uploads.ingestion import Limits, Member, UploadError, display_name, identify_image, is_zip, open_zip, read_members
-from uploads.models import FINISHED_STATUSES, Image, Job
+from uploads.models import FINISHED_STATUSES, CallbackStatus, Image, Job
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +30,9 @@ def ingestion_limits() -> Limits:
     )
 
 
-def create_job(*, upload: UploadedFile, owner=None) -> Job:
-    """Store an upload and queue its work. A zip is only listed here; the worker expands it."""
+def create_job(*, upload: UploadedFile, owner=None, **options) -> Job:
+    """Store an upload and queue its work. A zip is only listed here; the worker expands it.
+    `options` are Job fields chosen by the uploader: review_threshold, callback_url."""
     if upload.size > settings.OCR_MAX_UPLOAD_BYTES:
         raise UploadError(f"upload too large: {upload.size} bytes (limit {settings.OCR_MAX_UPLOAD_BYTES})")
     if upload.size == 0:
@@ -37,15 +40,15 @@ def create_job(*, upload: UploadedFile, owner=None) -> Job:
     if is_zip(upload):
         archive, members = open_zip(upload, ingestion_limits())
         archive.close()
-        return _create_zip_job(upload=upload, owner=owner, total=len(members))
+        return _create_zip_job(upload=upload, owner=owner, total=len(members), options=options)
     identify_image(upload)
-    return _create_image_job(upload=upload, owner=owner)
+    return _create_image_job(upload=upload, owner=owner, options=options)
 
 
 @transaction.atomic
-def _create_zip_job(*, upload, owner, total) -> Job:
+def _create_zip_job(*, upload, owner, total, options) -> Job:
     job = Job.objects.create(
-        kind=Job.Kind.ZIP, upload=upload, upload_name=display_name(upload.name), owner=owner, total=total
+        kind=Job.Kind.ZIP, upload=upload, upload_name=display_name(upload.name), owner=owner, total=total, **options
     )
     transaction.on_commit(lambda: _queue_expansion(job.id))
     logger.info("job created job_id=%s kind=zip total=%d", job.id, total)
@@ -53,11 +56,11 @@ def _create_zip_job(*, upload, owner, total) -> Job:
 
 
 @transaction.atomic
-def _create_image_job(*, upload, owner) -> Job:
+def _create_image_job(*, upload, owner, options) -> Job:
     now = timezone.now()
     name = display_name(upload.name)
     job = Job.objects.create(
-        kind=Job.Kind.IMAGE, upload=upload, upload_name=name, owner=owner, total=1, expanded_at=now
+        kind=Job.Kind.IMAGE, upload=upload, upload_name=name, owner=owner, total=1, expanded_at=now, **options
     )
     image = Image.objects.create(job=job, position=0, name=name, file=job.upload.name)
     transaction.on_commit(lambda: _queue_classification(job.id, [image.id]))
@@ -142,12 +145,16 @@ def mark_job_running(*, job_id) -> None:
     )
 
 
-def count_results(*, job_id, processed: int, failed: int, **seconds) -> None:
+def count_results(*, job_id, processed: int, failed: int, flagged: int = 0, **seconds) -> None:
     """Add to the job's counters in the database itself, so concurrent chunks never lose a count.
     `seconds` adds to the timing fields (read_seconds=..., inference_seconds=..., write_seconds=...)."""
     timings = {field: F(field) + value for field, value in seconds.items()}
     Job.objects.filter(id=job_id).update(
-        processed=F("processed") + processed, failed=F("failed") + failed, progressed_at=timezone.now(), **timings
+        processed=F("processed") + processed,
+        failed=F("failed") + failed,
+        flagged=F("flagged") + flagged,
+        progressed_at=timezone.now(),
+        **timings,
     )
 
 
@@ -160,6 +167,7 @@ def finish_job_if_complete(*, job_id) -> bool:
     )
     if finished:
         logger.info("job done job_id=%s", job_id)
+        _announce_end(job_id)
     return bool(finished)
 
 
@@ -172,6 +180,7 @@ def cancel_job(*, job_id) -> bool:
     )
     if cancelled:
         logger.info("job cancelled job_id=%s", job_id)
+        _announce_end(job_id)
     return bool(cancelled)
 
 
@@ -182,6 +191,51 @@ def is_cancelled(*, job_id) -> bool:
 def fail_job(*, job_id, reason: str) -> None:
     Job.objects.filter(id=job_id).update(status=Job.Status.FAILED, error=reason, finished_at=timezone.now())
     logger.warning("job failed job_id=%s reason=%s", job_id, reason)
+    _announce_end(job_id)
+
+
+def _announce_end(job_id) -> None:
+    """Queue the job's callback, if it has one, once the ending is committed."""
+    if Job.objects.filter(id=job_id).exclude(callback_url="").update(callback_status=CallbackStatus.PENDING):
+        from worker.tasks import deliver_callback
+
+        transaction.on_commit(lambda: _send(deliver_callback, str(job_id), queue="callbacks"))
+
+
+def rerun_failed_images(*, job_id) -> int:
+    """Send the job's unreadable stored images through the network again (after a model or code fix).
+    Members refused at expansion have nothing stored and stay as they are."""
+    with transaction.atomic():
+        failed = list(
+            Image.objects.select_for_update()
+            .filter(job_id=job_id, status=Image.Status.ERROR)
+            .exclude(file="")
+            .values_list("id", flat=True)
+        )
+        if not failed:
+            return 0
+        Image.objects.filter(id__in=failed).update(status=Image.Status.PENDING, error="", processed_at=None)
+        Job.objects.filter(id=job_id).update(
+            processed=F("processed") - len(failed), failed=F("failed") - len(failed),
+            status=Job.Status.RUNNING, finished_at=None,
+        )
+        transaction.on_commit(lambda: _queue_in_chunks(job_id, failed))
+    logger.info("job rerun job_id=%s images=%d", job_id, len(failed))
+    return len(failed)
+
+
+def export_labelled_images(*, directory: Path) -> int:
+    """Corrected images as DIR/<label>/<image id>.png, the layout `python -m ml train --extra` reads."""
+    corrected = Image.objects.filter(corrected_label__isnull=False).exclude(file="").only("id", "file", "corrected_label")
+    count = 0
+    for image in corrected.iterator(chunk_size=500):
+        with image.file.open("rb") as stored:
+            picture = open_image(stored.read(), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
+        target = directory / str(image.corrected_label) / f"{image.id}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        picture.save(target, format="PNG")
+        count += 1
+    return count
 
 
 def requeue_stalled_jobs(*, stalled_after: timedelta) -> int:

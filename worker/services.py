@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from ml.inference import top_k
 from ml.preprocess import ImageError, prepare
-from uploads.models import Image
+from uploads.models import Image, Job
 from uploads.services import count_results, finish_job_if_complete, is_cancelled, mark_job_running
 
 logger = logging.getLogger(__name__)
-RESULT_FIELDS = ["status", "digit", "confidence", "top", "error", "model_version", "processed_by", "processed_at"]
+RESULT_FIELDS = [
+    "status", "digit", "confidence", "top", "error", "needs_review", "model_version", "processed_by", "processed_at"
+]
 
 
 def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> int:
@@ -23,6 +25,7 @@ def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> i
     if is_cancelled(job_id=job_id):
         return 0
     images = list(Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING).only("id", "file"))
+    review_threshold = Job.objects.values_list("review_threshold", flat=True).get(id=job_id)
     written = 0
     if images:
         mark_job_running(job_id=job_id)
@@ -36,6 +39,7 @@ def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> i
             predictions=dict(zip(inputs, probabilities)),
             errors=errors,
             model_version=classifier.version,
+            review_threshold=review_threshold,
             worker_name=worker_name,
             read_seconds=read_seconds,
             inference_seconds=inference_seconds,
@@ -61,7 +65,15 @@ def read_inputs(images) -> tuple[dict[int, np.ndarray], dict[int, str]]:
 
 @transaction.atomic
 def save_results(
-    *, job_id, predictions: dict, errors: dict, model_version: str, worker_name: str = "", write_started=None, **seconds
+    *,
+    job_id,
+    predictions: dict,
+    errors: dict,
+    model_version: str,
+    review_threshold: float = 0.0,
+    worker_name: str = "",
+    write_started=None,
+    **seconds,
 ) -> int:
     still_pending = set(
         Image.objects.select_for_update()
@@ -72,16 +84,17 @@ def save_results(
     rows = []
     for image_id in still_pending:
         if image_id in predictions:
-            row = result_row(image_id, predictions[image_id])
+            row = result_row(image_id, predictions[image_id], review_threshold=review_threshold)
         else:
             row = Image(id=image_id, status=Image.Status.ERROR, error=errors[image_id])
         row.model_version, row.processed_by, row.processed_at = model_version, worker_name, now
         rows.append(row)
     Image.objects.bulk_update(rows, RESULT_FIELDS, batch_size=1000)
     failed = sum(row.status == Image.Status.ERROR for row in rows)
+    flagged = sum(row.needs_review for row in rows)
     if write_started is not None:
         seconds["write_seconds"] = time.perf_counter() - write_started
-    count_results(job_id=job_id, processed=len(rows), failed=failed, **seconds)
+    count_results(job_id=job_id, processed=len(rows), failed=failed, flagged=flagged, **seconds)
     return len(rows)
 
 
@@ -98,7 +111,7 @@ def give_up_chunk(*, job_id, image_ids, reason: str) -> int:
     return written
 
 
-def result_row(image_id, probabilities: np.ndarray) -> Image:
+def result_row(image_id, probabilities: np.ndarray, *, review_threshold: float) -> Image:
     top = top_k(probabilities, k=3)
     return Image(
         id=image_id,
@@ -107,4 +120,5 @@ def result_row(image_id, probabilities: np.ndarray) -> Image:
         confidence=top[0]["probability"],
         top=top,
         error="",
+        needs_review=top[0]["probability"] < review_threshold,
     )

@@ -9,6 +9,7 @@ from datetime import timedelta
 from celery import Task, shared_task
 from django.conf import settings
 
+from recognition import callbacks
 from uploads import services as upload_services
 from worker import services
 from worker.model import get_classifier
@@ -43,3 +44,20 @@ def classify_chunk(self, job_id: str, image_ids: list[int]) -> int:
 @shared_task
 def requeue_stalled_jobs() -> int:
     return upload_services.requeue_stalled_jobs(stalled_after=timedelta(seconds=settings.OCR_STALL_SECONDS))
+
+
+class CallbackTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        callbacks.give_up_callback(job_id=args[0], reason=f"not delivered after {self.max_retries + 1} attempts: {exc}")
+
+
+@shared_task(
+    base=CallbackTask,
+    autoretry_for=(Exception,),
+    dont_autoretry_for=(callbacks.CallbackRefused,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=settings.OCR_CALLBACK_MAX_RETRIES,
+)
+def deliver_callback(job_id: str) -> None:
+    callbacks.deliver_callback(job_id=job_id)

@@ -35,3 +35,47 @@ def test_upload_form_lands_on_a_job_page_that_fills_in_without_reload(
     shown = [int(rows.nth(index).locator("td.digit").text_content()) for index in range(30)]
     expected = list(labels.values())
     assert sum(a == b for a, b in zip(shown, expected)) >= 28
+
+
+def test_review_filter_keyboard_correction_and_csv_download(live_server, celery_worker_process, chromium_browser):
+    import csv
+    import io
+
+    import requests
+
+    from tests.e2e.helpers import all_results, wait_for_job
+
+    zip_bytes, _ = digits_zip(12, folder="review/")
+    created = requests.post(
+        f"{live_server.url}/api/jobs/",
+        files={"file": ("review.zip", zip_bytes)}, data={"review_threshold": "0.999999"}, timeout=30,
+    ).json()
+    job = wait_for_job(created["url"], timeout=120)
+    flagged = job["flagged"]
+    assert flagged >= 1, "a threshold this high flags at least the least confident image"
+
+    page = chromium_browser.new_page(accept_downloads=True)
+    page.goto(created["page_url"])
+    page.wait_for_selector("#job[data-polling=no]", timeout=60_000)
+    assert page.text_content("#flagged") == str(flagged)
+    page.check("#review-only")
+    page.wait_for_function(f"document.querySelectorAll('#results tbody tr').length === {flagged}")
+    shown = [float(text.rstrip("%")) for text in page.locator("td.confidence").all_text_contents()]
+    assert shown == sorted(shown)
+
+    first = page.locator("#results tbody tr").nth(0)
+    name = first.locator("td.name").text_content()
+    first.focus()
+    page.keyboard.press("3")
+    page.wait_for_function("document.querySelector('#results tbody tr td.corrected').textContent === '3'")
+    if flagged > 1:
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement === document.querySelectorAll('#results tbody tr')[1]")
+    stored = {row["name"]: row for row in all_results(created["results_url"])}
+    assert stored[name]["corrected_label"] == 3
+
+    with page.expect_download() as download_info:
+        page.click("#download-csv")
+    rows = list(csv.DictReader(io.StringIO(open(download_info.value.path()).read())))
+    assert len(rows) == 12
+    assert {row["name"]: row["corrected_label"] for row in rows}[name] == "3"

@@ -1,65 +1,77 @@
 // Follows a job without reloading: polls its status, and the current page of results while it has
-// pending rows; stops once the job has ended and the page is complete.
+// pending rows; stops once the job has ended and the page is complete. Rows can be corrected from
+// the keyboard: a digit key sets the label, Enter or the arrow keys move between rows.
 (function () {
   "use strict";
   const section = document.getElementById("job");
   const jobUrl = section.dataset.jobUrl;
   const resultsUrl = section.dataset.resultsUrl;
+  const csrfToken = document.querySelector("[name=csrfmiddlewaretoken]").value;
   const pageSize = 100;
   const finished = new Set(["done", "failed", "cancelled"]);
   let page = 1;
-  let pageCount = 1;
   let timer = null;
+  let jobEnded = false;
 
   const byId = (id) => document.getElementById(id);
+  const reviewOnly = () => byId("review-only").checked;
 
   function showJob(job) {
-    byId("status").textContent = job.status;
-    byId("processed").textContent = job.processed;
-    byId("total").textContent = job.total;
-    byId("failed").textContent = job.failed;
+    for (const field of ["status", "processed", "total", "failed", "flagged"]) byId(field).textContent = job[field];
     const percent = job.total ? Math.floor((100 * job.processed) / job.total) : (finished.has(job.status) ? 100 : 0);
     byId("progress").value = percent;
     byId("percent").textContent = percent + "%";
-    const error = byId("job-error");
-    error.hidden = !job.error;
-    error.textContent = job.error || "";
+    byId("job-error").hidden = !job.error;
+    byId("job-error").textContent = job.error || "";
     byId("cancel").hidden = finished.has(job.status);
+    jobEnded = finished.has(job.status);
   }
 
   function cell(row, text, className) {
     const td = row.insertCell();
-    td.textContent = text;
+    td.textContent = text === null || text === undefined ? "" : text;
     if (className) td.className = className;
     return td;
   }
 
+  function showRow(body, result) {
+    const row = body.insertRow();
+    row.className = result.status + (result.needs_review ? " flagged" : "");
+    row.dataset.status = result.status;
+    row.dataset.id = result.id;
+    cell(row, result.position + 1);
+    const image = row.insertCell();
+    if (result.thumbnail_url) {
+      const img = document.createElement("img");
+      img.src = result.thumbnail_url;
+      img.alt = "Thumbnail of " + result.name;
+      img.loading = "lazy";
+      image.appendChild(img);
+    }
+    cell(row, result.name, "name");
+    if (result.status === "error") {
+      cell(row, result.error, "reason").colSpan = 3;
+      return;
+    }
+    cell(row, result.status === "done" ? result.digit : "…", "digit");
+    cell(row, result.status === "done" ? (100 * result.confidence).toFixed(1) + "%" : "", "confidence");
+    cell(row, result.corrected_label, "corrected");
+    if (result.status === "done") {
+      row.tabIndex = 0;
+      row.setAttribute("aria-label", result.name + ": read as " + result.digit + "; press a digit key to correct");
+    }
+  }
+
   function showResults(data) {
     const body = document.querySelector("#results tbody");
+    const focusedId = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.id : null;
     body.replaceChildren();
-    for (const result of data.results) {
-      const row = body.insertRow();
-      row.className = result.status;
-      row.dataset.status = result.status;
-      cell(row, result.position + 1);
-      const image = row.insertCell();
-      if (result.thumbnail_url) {
-        const img = document.createElement("img");
-        img.src = result.thumbnail_url;
-        img.alt = "Thumbnail of " + result.name;
-        img.loading = "lazy";
-        image.appendChild(img);
-      }
-      cell(row, result.name, "name");
-      if (result.status === "error") {
-        const td = cell(row, result.error, "reason");
-        td.colSpan = 2;
-      } else {
-        cell(row, result.status === "done" ? result.digit : "…", "digit");
-        cell(row, result.status === "done" ? (100 * result.confidence).toFixed(1) + "%" : "", "confidence");
-      }
+    data.results.forEach((result) => showRow(body, result));
+    if (focusedId) {
+      const again = body.querySelector(`tr[data-id="${focusedId}"]`);
+      if (again) again.focus();
     }
-    pageCount = Math.max(1, Math.ceil(data.count / pageSize));
+    const pageCount = Math.max(1, Math.ceil(data.count / pageSize));
     byId("page-label").textContent = "Page " + page + " of " + pageCount;
     byId("previous").disabled = page <= 1;
     byId("next").disabled = page >= pageCount;
@@ -76,11 +88,10 @@
     timer = null;
     let keepPolling = true;
     try {
-      const job = await getJson(jobUrl);
-      showJob(job);
-      const results = await getJson(resultsUrl + "?page=" + page + "&page_size=" + pageSize);
-      const pagePending = showResults(results);
-      keepPolling = !finished.has(job.status) || pagePending;
+      showJob(await getJson(jobUrl));
+      const query = "?page=" + page + "&page_size=" + pageSize + (reviewOnly() ? "&needs_review=true" : "");
+      const pagePending = showResults(await getJson(resultsUrl + query));
+      keepPolling = !jobEnded || pagePending;
     } catch (error) {
       console.error(error);
     }
@@ -94,10 +105,46 @@
     refresh();
   }
 
+  async function correct(row, label) {
+    const response = await fetch(resultsUrl + row.dataset.id + "/", {
+      method: "PATCH",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
+      body: JSON.stringify({ label: label }),
+    });
+    if (response.ok) {
+      row.querySelector("td.corrected").textContent = (await response.json()).corrected_label;
+      row.classList.add("corrected");
+    }
+  }
+
+  function moveFocus(row, step) {
+    const target = step > 0 ? row.nextElementSibling : row.previousElementSibling;
+    if (target && target.tabIndex === 0) target.focus();
+  }
+
+  document.querySelector("#results tbody").addEventListener("keydown", (event) => {
+    const row = event.target.closest("tr");
+    if (!row || row.tabIndex !== 0) return;
+    if (/^[0-9]$/.test(event.key)) {
+      event.preventDefault();
+      correct(row, Number(event.key));
+    } else if (event.key === "Enter" || event.key === "ArrowDown") {
+      event.preventDefault();
+      moveFocus(row, 1);
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      moveFocus(row, -1);
+    }
+  });
+
   byId("cancel").addEventListener("click", async (event) => {
-    const token = document.querySelector("[name=csrfmiddlewaretoken]").value;
-    await fetch(event.target.dataset.cancelUrl, { method: "POST", headers: { "X-CSRFToken": token } });
+    await fetch(event.target.dataset.cancelUrl, { method: "POST", headers: { "X-CSRFToken": csrfToken } });
     goTo(page);
+  });
+  byId("review-only").addEventListener("change", () => goTo(1));
+  byId("grid-toggle").addEventListener("click", (event) => {
+    const grid = byId("results").classList.toggle("grid");
+    event.target.setAttribute("aria-pressed", String(grid));
   });
   byId("previous").addEventListener("click", () => goTo(page - 1));
   byId("next").addEventListener("click", () => goTo(page + 1));

@@ -1,0 +1,42 @@
+"""Results as CSV or JSON, produced a row at a time so a 50,000-image job is never held in memory."""
+
+import csv
+import json
+from typing import Iterable, Iterator
+
+COLUMNS = ["name", "status", "digit", "confidence", "flagged", "corrected_label", "error", "model_version"]
+
+
+def export_row(image) -> dict:
+    return {
+        "name": image.name,
+        "status": image.status,
+        "digit": image.digit,
+        "confidence": image.confidence,
+        "flagged": image.needs_review,
+        "corrected_label": image.corrected_label,
+        "error": image.error,
+        "model_version": image.model_version,
+    }
+
+
+class _Line:
+    """A file-like object whose write() hands back the line csv.writer formatted."""
+
+    def write(self, line):
+        return line
+
+
+def csv_lines(images: Iterable) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    yield writer.writerow(COLUMNS)
+    for image in images:
+        row = export_row(image)
+        yield writer.writerow(["" if row[column] is None else row[column] for column in COLUMNS])
+
+
+def json_chunks(images: Iterable) -> Iterator[str]:
+    yield "["
+    for index, image in enumerate(images):
+        yield ("," if index else "") + json.dumps(export_row(image))
+    yield "]"

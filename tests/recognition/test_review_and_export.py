@@ -1,0 +1,115 @@
+import csv
+import io
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from PIL import Image as PILImage
+from rest_framework.test import APIClient
+
+from tests.factories import digit_png, make_zip
+from uploads import services as upload_services
+from uploads.models import Image, Job
+from worker import services
+from worker.model import get_classifier
+
+pytestmark = pytest.mark.django_db
+
+
+def finished_job(members: dict[str, bytes], *, review_threshold: float = 0.9) -> Job:
+    upload = SimpleUploadedFile("batch.zip", make_zip(members))
+    job = upload_services.create_job(upload=upload, review_threshold=review_threshold)
+    upload_services.expand_zip_job(job_id=job.id)
+    ids = list(job.images.values_list("id", flat=True))
+    services.classify_chunk(job_id=job.id, image_ids=ids, classifier=get_classifier())
+    job.refresh_from_db()
+    return job
+
+
+@pytest.fixture
+def job(monkeypatch):
+    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: None)
+    members = {f"{index}_{index % 10}.png": digit_png(index % 10, size=40 + index) for index in range(12)}
+    members["notes.txt"] = b"not an image"
+    # A threshold above every confidence flags every readable image: the filter and counts are exact.
+    return finished_job(members, review_threshold=1.01)
+
+
+def test_results_below_the_threshold_are_flagged_and_counted(job):
+    assert job.flagged == 12 == Image.objects.filter(job=job, needs_review=True).count()
+    body = APIClient().get(f"/api/jobs/{job.id}/").json()
+    assert body["flagged"] == 12 and body["review_threshold"] == 1.01
+
+
+def test_review_filter_lists_flagged_results_least_confident_first(job):
+    Image.objects.filter(job=job, name="3_3.png").update(needs_review=False)
+    rows = APIClient().get(f"/api/jobs/{job.id}/results/?needs_review=true").json()["results"]
+    assert len(rows) == 11 and "3_3.png" not in [row["name"] for row in rows]
+    confidences = [row["confidence"] for row in rows]
+    assert confidences == sorted(confidences)
+
+
+def test_confident_results_are_not_flagged_at_a_low_threshold(monkeypatch):
+    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: None)
+    low = finished_job({"7.png": digit_png(7, size=64)}, review_threshold=0.0)
+    assert low.flagged == 0
+
+
+def test_a_correction_keeps_the_prediction_and_records_who_and_when(job):
+    user = User.objects.create_user("reviewer", password="pw")
+    api = APIClient()
+    api.force_authenticate(user)
+    image = Image.objects.get(job=job, name="4_4.png")
+    response = api.patch(f"/api/jobs/{job.id}/results/{image.id}/", {"label": 1}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["digit"], body["corrected_label"], body["label"], body["corrected_by"]) == (4, 1, 1, "reviewer")
+    assert body["corrected_at"]
+    image.refresh_from_db()
+    assert (image.digit, image.corrected_label, image.corrected_by) == (4, 1, user)
+
+
+@pytest.mark.parametrize("label", [10, -1, "x", None])
+def test_a_correction_must_be_a_digit(job, label):
+    image = Image.objects.filter(job=job).first()
+    response = APIClient().patch(f"/api/jobs/{job.id}/results/{image.id}/", {"label": label}, format="json")
+    assert response.status_code == 400
+
+
+def test_csv_and_json_exports_hold_every_result(job):
+    image = Image.objects.get(job=job, name="5_5.png")
+    APIClient().patch(f"/api/jobs/{job.id}/results/{image.id}/", {"label": 6}, format="json")
+    response = APIClient().get(f"/api/jobs/{job.id}/results.csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert response.streaming
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows) == 13
+    assert list(rows[0]) == ["name", "status", "digit", "confidence", "flagged", "corrected_label", "error", "model_version"]
+    by_name = {row["name"]: row for row in rows}
+    assert by_name["5_5.png"]["corrected_label"] == "6" and by_name["5_5.png"]["digit"] == "5"
+    assert "not an image" in by_name["notes.txt"]["error"]
+    exported = json.loads(b"".join(APIClient().get(f"/api/jobs/{job.id}/results.json").streaming_content))
+    assert len(exported) == 13 and {row["name"] for row in exported} == set(by_name)
+
+
+def test_export_labelled_writes_a_training_set_of_corrections(job, tmp_path):
+    for name, label in [("1_1.png", 7), ("2_2.png", 2)]:
+        Image.objects.filter(job=job, name=name).update(corrected_label=label)
+    call_command("export_labelled", str(tmp_path))
+    written = sorted(path.relative_to(tmp_path).parts[0] for path in tmp_path.rglob("*.png"))
+    assert written == ["2", "7"]
+    assert PILImage.open(next((tmp_path / "7").glob("*.png"))).size == (41, 41)
+
+
+def test_rerun_failed_images_sends_them_again(job, monkeypatch):
+    queued = []
+    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: queued.append(list(ids)))
+    target = Image.objects.get(job=job, name="8_8.png")
+    Image.objects.filter(id=target.id).update(status="error", error="temporary failure", digit=None)
+    Job.objects.filter(id=job.id).update(failed=job.failed + 1)
+    assert upload_services.rerun_failed_images(job_id=job.id) == 1
+    job.refresh_from_db()
+    assert job.status == "running" and job.processed == 12 and job.failed == 1
+    assert Image.objects.get(id=target.id).status == "pending"

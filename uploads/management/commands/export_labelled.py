@@ -1,0 +1,16 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+
+from uploads.services import export_labelled_images
+
+
+class Command(BaseCommand):
+    help = "Write every corrected image as DIR/<digit>/<id>.png: extra training data for `python -m ml train --extra DIR`."
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory", type=Path)
+
+    def handle(self, *args, directory, **options):
+        count = export_labelled_images(directory=directory)
+        self.stdout.write(f"{count} labelled images written to {directory}")
