@@ -4,7 +4,7 @@ import csv
 import json
 from typing import Iterable, Iterator
 
-COLUMNS = ["name", "status", "digit", "confidence", "flagged", "corrected_label", "error", "model_version"]
+COLUMNS = ["name", "status", "digit", "text", "confidence", "flagged", "corrected_label", "error", "model_version"]
 
 
 def export_row(image) -> dict:
@@ -12,6 +12,7 @@ def export_row(image) -> dict:
         "name": image.name,
         "status": image.status,
         "digit": image.digit,
+        "text": image.text,
         "confidence": image.confidence,
         "flagged": image.needs_review,
         "corrected_label": image.corrected_label,

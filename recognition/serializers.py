@@ -16,7 +16,7 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "status", "kind", "name", "total", "processed", "failed", "flagged", "error", "review_threshold",
+            "id", "status", "kind", "mode", "name", "total", "processed", "failed", "flagged", "error", "review_threshold",
             "created_at", "started_at", "finished_at", "url", "results_url", "page_url", "cancel_url",
             "callback_url", "callback_status", "callback_attempts", "callback_error", "callback_delivered_at",
         ]
@@ -43,6 +43,10 @@ class JobCreateSerializer(serializers.Serializer):
     file = serializers.FileField(
         required=False, help_text="One image (PNG, JPEG, GIF, BMP, TIFF, WebP, ...) or one .zip of images."
     )
+    mode = serializers.ChoiceField(
+        choices=Job.Mode.choices, required=False,
+        help_text="digit: one digit per image; number: a line of digits per image; auto (default): chosen per image.",
+    )
     review_threshold = serializers.FloatField(
         required=False, min_value=0.0, max_value=1.0,
         help_text="Results less confident than this are flagged for review (default OCR_REVIEW_THRESHOLD).",
@@ -68,8 +72,15 @@ class TopSerializer(serializers.Serializer):
     probability = serializers.FloatField()
 
 
+class DigitReadingSerializer(serializers.Serializer):
+    digit = serializers.IntegerField()
+    confidence = serializers.FloatField()
+    box = serializers.ListField(child=serializers.IntegerField(), allow_null=True, help_text="[left, top, right, bottom]")
+
+
 class ResultSerializer(serializers.ModelSerializer):
     top = TopSerializer(many=True, allow_null=True)
+    digits = DigitReadingSerializer(many=True, allow_null=True)
     thumbnail_url = serializers.SerializerMethodField()
     corrected_by = serializers.CharField(source="corrected_by.username", default=None, read_only=True)
     label = serializers.IntegerField(read_only=True, allow_null=True, help_text="The correction, else the prediction.")
@@ -77,7 +88,7 @@ class ResultSerializer(serializers.ModelSerializer):
     class Meta:
         model = Image
         fields = [
-            "id", "position", "name", "status", "digit", "confidence", "top", "error", "model_version",
+            "id", "position", "name", "status", "digit", "confidence", "top", "text", "digits", "error", "model_version",
             "needs_review", "label", "corrected_label", "corrected_by", "corrected_at", "thumbnail_url",
         ]
         read_only_fields = fields

@@ -57,3 +57,12 @@ def digits_zip(count: int, *, folder: str = "") -> tuple[bytes, dict[str, int]]:
         for index, (name, digit) in enumerate(labels.items())
     }
     return make_zip(members), labels
+
+
+def number_png(text: str, *, height: int = 48, font_index: int = 0) -> bytes:
+    """A line of digits, dark on light, with a margin."""
+    font = ImageFont.truetype(font_paths()[font_index % len(font_paths())], int(height * 0.7))
+    left, top, right, bottom = font.getbbox(text)
+    image = Image.new("L", (right - left + height, height), 255)
+    ImageDraw.Draw(image).text((image.width / 2, height / 2), text, fill=0, font=font, anchor="mm")
+    return encode(image)

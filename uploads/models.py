@@ -35,11 +35,17 @@ class Job(models.Model):
         IMAGE = "image"
         ZIP = "zip"
 
+    class Mode(models.TextChoices):
+        DIGIT = "digit", "one digit per image"
+        NUMBER = "number", "a number (a line of digits) per image"
+        AUTO = "auto", "chosen per image: one digit, or a number"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )
     kind = models.CharField(max_length=8, choices=Kind.choices)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.AUTO)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     upload = models.FileField(upload_to=upload_path, max_length=255)
     upload_name = models.CharField(max_length=255)
@@ -96,6 +102,8 @@ class Image(models.Model):
     digit = models.PositiveSmallIntegerField(null=True, blank=True)
     confidence = models.FloatField(null=True, blank=True)
     top = models.JSONField(null=True, blank=True)
+    text = models.CharField(max_length=64, blank=True)
+    digits = models.JSONField(null=True, blank=True)  # [{"digit", "confidence", "box": [l, t, r, b]}]
     error = models.TextField(blank=True)
     model_version = models.CharField(max_length=64, blank=True)
     processed_by = models.CharField(max_length=255, blank=True)

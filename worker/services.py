@@ -10,13 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from ml.inference import top_k
-from ml.preprocess import ImageError, prepare
+from ml.numbers import NumberReading, is_single_digit, read_number
+from ml.preprocess import ImageError, open_image, to_network_input
 from uploads.models import Image, Job
 from uploads.services import count_results, finish_job_if_complete, is_cancelled, mark_job_running
 
 logger = logging.getLogger(__name__)
 RESULT_FIELDS = [
-    "status", "digit", "confidence", "top", "error", "needs_review", "model_version", "processed_by", "processed_at"
+    "status", "digit", "confidence", "top", "text", "digits", "error", "needs_review",
+    "model_version", "processed_by", "processed_at",
 ]
 
 
@@ -25,100 +27,100 @@ def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> i
     if is_cancelled(job_id=job_id):
         return 0
     images = list(Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING).only("id", "file"))
-    review_threshold = Job.objects.values_list("review_threshold", flat=True).get(id=job_id)
     written = 0
     if images:
+        job = Job.objects.only("mode", "review_threshold").get(id=job_id)
         mark_job_running(job_id=job_id)
         clock = time.perf_counter()
-        inputs, errors = read_inputs(images)
+        inputs, numbers, errors = read_images(images, mode=job.mode, classifier=classifier)
         read_seconds, clock = time.perf_counter() - clock, time.perf_counter()
         probabilities = classifier.predict_proba(np.stack(list(inputs.values()))) if inputs else []
         inference_seconds, clock = time.perf_counter() - clock, time.perf_counter()
+        rows = [
+            *(digit_row(image_id, row, threshold=job.review_threshold) for image_id, row in zip(inputs, probabilities)),
+            *(number_row(image_id, reading, threshold=job.review_threshold) for image_id, reading in numbers.items()),
+            *(error_row(image_id, reason) for image_id, reason in errors.items()),
+        ]
         written = save_results(
             job_id=job_id,
-            predictions=dict(zip(inputs, probabilities)),
-            errors=errors,
+            rows=rows,
             model_version=classifier.version,
-            review_threshold=review_threshold,
             worker_name=worker_name,
+            write_started=clock,
             read_seconds=read_seconds,
             inference_seconds=inference_seconds,
-            write_started=clock,
         )
     finish_job_if_complete(job_id=job_id)
     return written
 
 
-def read_inputs(images) -> tuple[dict[int, np.ndarray], dict[int, str]]:
-    """The network input of every image that can be read, and a readable reason for every other."""
-    inputs, errors = {}, {}
+def read_images(images, *, mode: str, classifier):
+    """Per image: the network input of a single digit, or the reading of a number (segmented and
+    classified here), or a readable reason why it could not be read."""
+    inputs, numbers, errors = {}, {}, {}
     for image in images:
         try:
             with image.file.open("rb") as stored:
-                inputs[image.id] = prepare(stored.read(), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
+                picture = open_image(stored.read(), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
+            if mode == Job.Mode.DIGIT or (mode == Job.Mode.AUTO and is_single_digit(picture)):
+                inputs[image.id] = to_network_input(picture)
+            else:
+                numbers[image.id] = read_number(picture, classifier)
         except ImageError as exc:
             errors[image.id] = str(exc)
         except OSError as exc:
             errors[image.id] = f"stored image could not be read: {exc}"
-    return inputs, errors
+    return inputs, numbers, errors
+
+
+def digit_row(image_id, probabilities: np.ndarray, *, threshold: float) -> Image:
+    top = top_k(probabilities, k=3)
+    digit, confidence = top[0]["digit"], top[0]["probability"]
+    return Image(
+        id=image_id, status=Image.Status.DONE, digit=digit, confidence=confidence, top=top, text=str(digit),
+        digits=[{"digit": digit, "confidence": confidence, "box": None}], error="", needs_review=confidence < threshold,
+    )
+
+
+def number_row(image_id, reading: NumberReading, *, threshold: float) -> Image:
+    single = reading.digits[0]["digit"] if len(reading.digits) == 1 else None
+    return Image(
+        id=image_id, status=Image.Status.DONE, digit=single, confidence=reading.confidence, top=None,
+        text=reading.text, digits=reading.digits, error="", needs_review=reading.confidence < threshold,
+    )
+
+
+def error_row(image_id, reason: str) -> Image:
+    return Image(id=image_id, status=Image.Status.ERROR, error=reason, text="")
 
 
 @transaction.atomic
-def save_results(
-    *,
-    job_id,
-    predictions: dict,
-    errors: dict,
-    model_version: str,
-    review_threshold: float = 0.0,
-    worker_name: str = "",
-    write_started=None,
-    **seconds,
-) -> int:
+def save_results(*, job_id, rows: list[Image], model_version: str, worker_name: str = "", write_started=None, **seconds) -> int:
     still_pending = set(
         Image.objects.select_for_update()
-        .filter(id__in=[*predictions, *errors], status=Image.Status.PENDING)
+        .filter(id__in=[row.id for row in rows], status=Image.Status.PENDING)
         .values_list("id", flat=True)
     )
+    rows = [row for row in rows if row.id in still_pending]
     now = timezone.now()
-    rows = []
-    for image_id in still_pending:
-        if image_id in predictions:
-            row = result_row(image_id, predictions[image_id], review_threshold=review_threshold)
-        else:
-            row = Image(id=image_id, status=Image.Status.ERROR, error=errors[image_id])
+    for row in rows:
         row.model_version, row.processed_by, row.processed_at = model_version, worker_name, now
-        rows.append(row)
     Image.objects.bulk_update(rows, RESULT_FIELDS, batch_size=1000)
-    failed = sum(row.status == Image.Status.ERROR for row in rows)
-    flagged = sum(row.needs_review for row in rows)
     if write_started is not None:
         seconds["write_seconds"] = time.perf_counter() - write_started
-    count_results(job_id=job_id, processed=len(rows), failed=failed, flagged=flagged, **seconds)
+    count_results(
+        job_id=job_id,
+        processed=len(rows),
+        failed=sum(row.status == Image.Status.ERROR for row in rows),
+        flagged=sum(row.needs_review for row in rows),
+        **seconds,
+    )
     return len(rows)
 
 
 def give_up_chunk(*, job_id, image_ids, reason: str) -> int:
     """Record `reason` as the error of every image of the chunk still pending."""
     pending = Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING)
-    written = save_results(
-        job_id=job_id,
-        predictions={},
-        errors={image_id: reason for image_id in pending.values_list("id", flat=True)},
-        model_version="",
-    )
+    written = save_results(job_id=job_id, rows=[error_row(image_id, reason) for image_id in pending.values_list("id", flat=True)], model_version="")
     finish_job_if_complete(job_id=job_id)
     return written
-
-
-def result_row(image_id, probabilities: np.ndarray, *, review_threshold: float) -> Image:
-    top = top_k(probabilities, k=3)
-    return Image(
-        id=image_id,
-        status=Image.Status.DONE,
-        digit=top[0]["digit"],
-        confidence=top[0]["probability"],
-        top=top,
-        error="",
-        needs_review=top[0]["probability"] < review_threshold,
-    )

@@ -79,3 +79,23 @@ def test_review_filter_keyboard_correction_and_csv_download(live_server, celery_
     rows = list(csv.DictReader(io.StringIO(open(download_info.value.path()).read())))
     assert len(rows) == 12
     assert {row["name"]: row["corrected_label"] for row in rows}[name] == "3"
+
+
+def test_number_mode_job_shows_the_text_on_the_page(live_server, celery_worker_process, chromium_browser, tmp_path):
+    from tests.factories import make_zip, number_png
+
+    path = tmp_path / "numbers.zip"
+    path.write_bytes(make_zip({"meter.png": number_png("40271"), "door.png": number_png("58", height=90)}))
+    page = chromium_browser.new_page()
+    page.goto(live_server.url)
+    page.select_option("select[name=mode]", "number")
+    page.set_input_files("input[type=file]", str(path))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/jobs/*/")
+    page.wait_for_selector("#job[data-polling=no]", timeout=120_000)
+    read = {
+        row.locator("td.name").text_content(): row.locator("td.digit").text_content()
+        for row in page.locator("#results tbody tr").all()
+    }
+    assert read == {"meter.png": "40271", "door.png": "58"}
+    assert page.locator("td.digit").nth(0).locator("span").count() == 5

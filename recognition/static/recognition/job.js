@@ -12,6 +12,7 @@
   let page = 1;
   let timer = null;
   let jobEnded = false;
+  let reviewThreshold = 0;
 
   const byId = (id) => document.getElementById(id);
   const reviewOnly = () => byId("review-only").checked;
@@ -25,6 +26,27 @@
     byId("job-error").textContent = job.error || "";
     byId("cancel").hidden = finished.has(job.status);
     jobEnded = finished.has(job.status);
+    reviewThreshold = job.review_threshold;
+  }
+
+  // The text read, each digit in its own span; digits less confident than the job's review
+  // threshold are marked.
+  function readingCell(row, result) {
+    const td = row.insertCell();
+    td.className = "digit";
+    if (result.status !== "done") {
+      td.textContent = "…";
+      return;
+    }
+    for (const reading of result.digits || [{ digit: result.digit, confidence: result.confidence }]) {
+      const span = document.createElement("span");
+      span.textContent = reading.digit;
+      if (reading.confidence < reviewThreshold) {
+        span.className = "doubtful";
+        span.title = "confidence " + (100 * reading.confidence).toFixed(1) + "%";
+      }
+      td.appendChild(span);
+    }
   }
 
   function cell(row, text, className) {
@@ -53,12 +75,12 @@
       cell(row, result.error, "reason").colSpan = 3;
       return;
     }
-    cell(row, result.status === "done" ? result.digit : "…", "digit");
+    readingCell(row, result);
     cell(row, result.status === "done" ? (100 * result.confidence).toFixed(1) + "%" : "", "confidence");
     cell(row, result.corrected_label, "corrected");
     if (result.status === "done") {
       row.tabIndex = 0;
-      row.setAttribute("aria-label", result.name + ": read as " + result.digit + "; press a digit key to correct");
+      row.setAttribute("aria-label", result.name + ": read as " + result.text + "; press a digit key to correct");
     }
   }
 
