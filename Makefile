@@ -30,7 +30,8 @@ bench: setup-dev
 
 bench-ocr: setup-dev
 	@command -v tesseract >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tesseract-ocr; }
-	.venv/bin/python bench/ocr.py $(ARGS)
+	.venv/bin/python -m bench.ocr $(ARGS)
+	.venv/bin/python -m bench.ocr_numbers
 
 train: setup-train
 	.venv/bin/python -m dataset build && .venv/bin/python -m ml train && .venv/bin/python -m ml evaluate

@@ -6,19 +6,13 @@ Fresh pictures of numbers (new seed):
   handwritten  1-6 held-out MNIST digits side by side (gaps -2..8 px at MNIST scale, so some touch),
                half as plain MNIST-style pictures, half degraded like the printed ones
 Reports string accuracy (whole number right), digit accuracy (1 - edit distance / length) and
-images/s, writes bench/results/numbers.json.  Usage: python bench/numbers.py [--per-set 300] [--seed 4242]
+images/s, writes bench/results/ocr_numbers.json.  Usage: python -m bench.ocr_numbers [--per-set 300] [--seed 4242]
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder leads sys.path and the file would shadow the standard library's
-# `numbers` (which numpy imports), so the folder is taken off before anything else is imported.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse
+import sys
 import io
 import json
 import math
@@ -27,17 +21,17 @@ import shutil
 import subprocess
 import time
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
 
-from dataset import degrade, fonts, handwritten  # noqa: E402
-from ml.inference import DigitClassifier  # noqa: E402
-from ml.numbers import read_number  # noqa: E402
-from ml.preprocess import ImageError, open_image  # noqa: E402
+from dataset import degrade, fonts, handwritten
+from ml.inference import DigitClassifier
+from ml.numbers import read_number
+from ml.preprocess import ImageError, open_image
 
 RESULTS = REPO_ROOT / "bench" / "results" / "numbers.json"
 GAPS = (-0.08, -0.04, 0.0, 0.03, 0.08, 0.15, 0.3, 0.6)  # ink-box gap / digit height; <= 0 touches
