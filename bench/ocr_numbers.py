@@ -12,13 +12,13 @@ images/s, writes bench/results/ocr_numbers.json.  Usage: python -m bench.ocr_num
 from __future__ import annotations
 
 import argparse
-import sys
 import io
 import json
 import math
 import os
 import shutil
 import subprocess
+import sys
 import time
 from functools import lru_cache
 from pathlib import Path
