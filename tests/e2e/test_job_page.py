@@ -99,3 +99,38 @@ def test_number_mode_job_shows_the_text_on_the_page(live_server, celery_worker_p
     }
     assert read == {"meter.png": "40271", "door.png": "58"}
     assert page.locator("td.digit").nth(0).locator("span").count() == 5
+
+
+def test_dropped_file_is_uploaded_and_a_bad_one_shows_the_reason(live_server, celery_worker_process, chromium_browser):
+    import base64
+
+    from tests.factories import digit_png
+
+    page = chromium_browser.new_page()
+    page.goto(live_server.url)
+    page.evaluate(
+        """() => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File(["just text"], "notes.txt", { type: "text/plain" }));
+            document.getElementById("drop-zone").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer }));
+        }"""
+    )
+    page.click("button[type=submit]")
+    page.wait_for_selector("#upload-error:not([hidden])")
+    assert "not an image and not a zip" in page.text_content("#upload-error")
+
+    png = base64.b64encode(digit_png(6, size=64)).decode()
+    page.evaluate(
+        """(png) => {
+            const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], "six.png", { type: "image/png" }));
+            document.getElementById("drop-zone").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer }));
+        }""",
+        png,
+    )
+    page.click("button[type=submit]")
+    page.wait_for_url("**/jobs/*/")
+    page.wait_for_selector("#job[data-polling=no]", timeout=60_000)
+    assert page.locator("td.name").text_content() == "six.png"
+    assert page.locator("td.digit").text_content() == "6"
