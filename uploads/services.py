@@ -190,7 +190,7 @@ def is_cancelled(*, job_id) -> bool:
 
 def fail_job(*, job_id, reason: str) -> None:
     Job.objects.filter(id=job_id).update(status=Job.Status.FAILED, error=reason, finished_at=timezone.now())
-    logger.warning("job failed job_id=%s reason=%s", job_id, reason)
+    logger.warning("job failed job_id=%s reason=%r", job_id, reason)
     _announce_end(job_id)
 
 

@@ -50,6 +50,10 @@ def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> i
             read_seconds=read_seconds,
             inference_seconds=inference_seconds,
         )
+        logger.info(
+            "job chunk job_id=%s images=%d written=%d read_s=%.3f inference_s=%.3f",
+            job_id, len(images), written, read_seconds, inference_seconds,
+        )
     finish_job_if_complete(job_id=job_id)
     return written
 
