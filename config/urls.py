@@ -2,8 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from recognition import monitoring
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", monitoring.healthz, name="healthz"),
+    path("metrics", monitoring.metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("api/", include("recognition.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
