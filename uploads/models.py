@@ -67,7 +67,7 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     expanded_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Last time any result was counted: the sweep re-sends the work of jobs that stopped moving.
     progressed_at = models.DateTimeField(null=True, blank=True)
 
