@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> None:
     predict_parser = commands.add_parser("predict", help="classify image files, one JSON line each")
     predict_parser.add_argument("paths", nargs="+", type=Path)
     predict_parser.add_argument("--model", type=Path, default=None)
+    predict_parser.add_argument(
+        "--mode", choices=["digit", "number"], default="digit",
+        help="digit: one digit per image (default); number: the line of digits in each image",
+    )
 
     args = parser.parse_args(argv)
     {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}[args.command](args)
@@ -52,9 +56,10 @@ def run_evaluate(args) -> None:
 
 
 def run_predict(args) -> None:
-    from ml.predict import predict_files
+    from ml.predict import predict_files, predict_numbers
 
-    for line in predict_files(args.paths, args.model):
+    predict = predict_numbers if args.mode == "number" else predict_files
+    for line in predict(args.paths, args.model):
         print(json.dumps(line))
         sys.stdout.flush()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.inference import DigitClassifier, top_k
+from ml.numbers import predict_number_file
 from ml.preprocess import ImageError, prepare
 
 
@@ -25,6 +26,13 @@ def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator
         results[path] = _answer(path, row)
     for path in paths:
         yield results[path]
+
+
+def predict_numbers(paths: list[Path], model_path: Path | None = None) -> Iterator[dict]:
+    """`{"path", "text", "confidence", "digits"}` per image: the number it shows, digit by digit."""
+    classifier = DigitClassifier.load(model_path)
+    for path in paths:
+        yield predict_number_file(path, classifier)
 
 
 def _answer(path: Path, probabilities: np.ndarray) -> dict:
