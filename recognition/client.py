@@ -29,7 +29,7 @@ import requests
 from tqdm import tqdm
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".pbm", ".pgm", ".ppm"}
-CSV_COLUMNS = ["name", "status", "digit", "confidence", "error"]
+CSV_COLUMNS = ["name", "status", "digit", "text", "confidence", "error"]
 FINISHED = {"done", "failed", "cancelled"}
 SPOOL_BYTES = 32 * 1024 * 1024  # a packed zip larger than this goes to a temporary file
 PAGE_SIZE = 1000

@@ -129,14 +129,14 @@ def test_nothing_to_send_and_clashing_names_are_refused(tmp_path):
 
 def test_write_csv_leaves_missing_values_empty():
     out = io.StringIO()
-    count = write = client.write_csv(
-        [{"name": "a.png", "status": "done", "digit": 3, "confidence": 0.97, "error": "", "top": [1]},
+    count = client.write_csv(
+        [{"name": "a.png", "status": "done", "digit": 3, "text": "3", "confidence": 0.97, "error": "", "top": [1]},
          {"name": "b.txt", "status": "error", "digit": None, "confidence": None, "error": "not an image"}],
         out,
     )
-    assert count == write == 2
-    assert out.getvalue() == ("name,status,digit,confidence,error\na.png,done,3,0.97,\n"
-                              "b.txt,error,,,not an image\n")
+    assert count == 2
+    assert out.getvalue() == ("name,status,digit,text,confidence,error\na.png,done,3,3,0.97,\n"
+                              "b.txt,error,,,,not an image\n")
 
 
 def test_the_client_imports_without_django():
