@@ -2,7 +2,8 @@
 
 Fresh test images (new seed): printed digits in held-out font families with degradations,
 and handwritten digits from the held-out MNIST part. Installs nothing (the Makefile target
-installs tesseract-ocr). Usage: python bench/ocr.py [--per-set 500] [--seed 9001]
+installs tesseract-ocr). Usage: python -m bench.ocr [--per-set 500] [--seed 9001]
+(run it as a module: as a script, bench/numbers.py would shadow the standard library's numbers).
 """
 
 from __future__ import annotations
@@ -19,13 +20,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from dataset import fonts, handwritten, printed
+from ml.inference import DigitClassifier
+from ml.preprocess import ImageError, to_network_input
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from dataset import fonts, handwritten, printed  # noqa: E402
-from ml.inference import DigitClassifier  # noqa: E402
-from ml.preprocess import ImageError, to_network_input  # noqa: E402
-
 RESULTS = REPO_ROOT / "bench" / "results" / "ocr.json"
 TESSERACT_HEIGHT = 96  # Tesseract reads best with glyphs ~30-100 px tall
 TESSERACT_BORDER = 32

@@ -6,7 +6,6 @@ Run as `python -m ml.benchmark [MODEL]`; prints one JSON object.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 
@@ -29,10 +28,11 @@ def images_per_second(classifier: DigitClassifier, batch_size: int) -> float:
     return done / (time.perf_counter() - started)
 
 
-def resident_mib() -> float:
+def status_mib(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process; unlike ru_maxrss, VmHWM restarts at exec."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -43,8 +43,8 @@ def measure(model_path: str | None = None, num_threads: int = 2) -> dict:
     return {
         "num_threads": num_threads,
         "images_per_second": throughput,
-        "rss_mib": round(resident_mib(), 1),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_mib": round(status_mib("VmRSS"), 1),
+        "peak_rss_mib": round(status_mib("VmHWM"), 1),
         "modules_loaded": sorted({name.split(".")[0] for name in sys.modules if name.split(".")[0] in ("tensorflow", "keras", "scipy", "django")}),
     }
 

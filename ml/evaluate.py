@@ -118,6 +118,7 @@ def evaluate(dataset_dir: Path = DATASET_DIR, artifacts_dir: Path = ARTIFACTS) -
         "training_data": metrics["training_data"],
         "training_seconds": metrics["training_seconds"],
         "epochs": metrics["epochs"],
+        "cpu_threads": metrics.get("cpu_threads"),
         "dataset": _dataset_manifest(dataset_dir),
         "keras_vs_litert": keras_agreement(artifacts_dir, metrics["temperature"], images, probabilities),
         "runtime": runtime_benchmark(model_path),
@@ -179,7 +180,9 @@ def render_markdown(card: dict) -> str:
         "",
         f"Artifact `ml/artifacts/digits.tflite`, version `{card['artifact_version']}` (first 12 hex of its sha256).",
         f"Convnet, {card['parameters']:,} parameters, float32, temperature T = {card['temperature']:.3f} folded into the exported softmax.",
-        f"Trained {card['epochs']} epochs in {card['training_seconds'] / 60:.1f} min on {2} CPU cores. Reproduce: `python -m dataset build && python -m ml train && python -m ml evaluate`.",
+        f"Trained {card['epochs']} epochs in {card['training_seconds'] / 60:.1f} min (wall clock, including export) on "
+        f"{card.get('cpu_threads', 2)} CPU cores shared with other jobs. "
+        "Reproduce: `python -m dataset build && python -m ml train && python -m ml evaluate`.",
         "",
         "## Held-out validation",
         "",

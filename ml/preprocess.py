@@ -55,7 +55,7 @@ def open_image(data: bytes | BinaryIO, *, max_pixels: int = 25_000_000) -> Image
         image.load()
     except Image.DecompressionBombError as error:
         raise ImageError(_bomb_reason(error, max_pixels)) from error
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as error:
+    except Exception as error:  # decoders raise many types (OSError, struct.error, ...)
         raise ImageError(f"corrupt image: {error}") from error
     return image
 
@@ -220,16 +220,15 @@ def _fit_border_plane(pixels: np.ndarray) -> np.ndarray:
     rows, cols = np.nonzero(_border_mask(height, width))
     design = np.stack([np.ones_like(rows), rows / height - 0.5, cols / width - 0.5], axis=1).astype(np.float32)
     samples = pixels[rows, cols, :]
-    chosen = np.ones(len(rows), dtype=bool)
     # Start from the median colour so ink touching the border does not drag the fit.
     residual = np.abs(samples - np.median(samples, axis=0)).sum(axis=1)
     for _ in range(2):
         chosen = residual <= np.percentile(residual, 60)
         coefficients, *_ = np.linalg.lstsq(design[chosen], samples[chosen], rcond=None)
         residual = np.abs(samples - design @ coefficients).sum(axis=1)
-    grid_rows, grid_cols = np.mgrid[0:height, 0:width].astype(np.float32)
-    full_design = np.stack([np.ones_like(grid_rows), grid_rows / height - 0.5, grid_cols / width - 0.5], axis=2)
-    return full_design @ coefficients
+    row_term = (np.arange(height, dtype=np.float32) / height - 0.5)[:, None, None] * coefficients[1]
+    col_term = (np.arange(width, dtype=np.float32) / width - 0.5)[None, :, None] * coefficients[2]
+    return coefficients[0] + row_term + col_term
 
 
 def _border_noise(distance: np.ndarray) -> float:

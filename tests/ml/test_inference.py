@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from ml.inference import DEFAULT_ARTIFACT, DigitClassifier, top_k
+from tests.ml.test_preprocess import dark_on_light
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,8 +53,6 @@ def test_runtime_modules_do_not_import_tensorflow():
 
 
 def test_predict_command_prints_json_lines(tmp_path):
-    from tests.ml.test_preprocess import dark_on_light
-
     good, bad = tmp_path / "seven.png", tmp_path / "broken.png"
     dark_on_light("7", size=(120, 160)).save(good)
     bad.write_bytes(b"not an image")

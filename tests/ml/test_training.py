@@ -4,9 +4,12 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from dataset import handwritten
+from dataset.build import network_input_uint8
 from ml.inference import DigitClassifier
+from tests.ml.test_preprocess import dark_on_light
 from ml.train import ARTIFACTS, TrainConfig, as_network_batch, train
 
 
@@ -22,8 +25,6 @@ def tiny_dataset(tmp_path_factory):
 def test_one_epoch_training_run_writes_the_artifacts(tiny_dataset, tmp_path):
     extra = tmp_path / "extra"
     (extra / "3").mkdir(parents=True)
-    from tests.ml.test_preprocess import dark_on_light
-
     dark_on_light("3").save(extra / "3" / "correction.png")
     config = TrainConfig(dataset_dir=tiny_dataset, artifacts_dir=tmp_path / "artifacts", extra_dir=extra, epochs=1)
     metrics = train(config)
@@ -42,11 +43,8 @@ def test_exported_tflite_agrees_with_keras():
     temperature = json.loads((ARTIFACTS / "metrics.json").read_text())["temperature"]
     model = with_calibrated_softmax(keras.models.load_model(ARTIFACTS / "digits.keras"), temperature)
     images = handwritten.mnist_split()["validation"][0][:200]
-    from ml.preprocess import to_network_input
-    from PIL import Image
-
-    inputs = np.stack([to_network_input(Image.fromarray(image)) for image in images])
-    keras_probabilities = model.predict(as_network_batch((inputs * 255).round().astype(np.uint8)), verbose=0)
-    litert_probabilities = DigitClassifier.load().predict_proba((inputs * 255).round() / 255)
+    stored = np.stack([network_input_uint8(Image.fromarray(image)) for image in images])  # as the dataset stores them
+    keras_probabilities = model.predict(as_network_batch(stored), verbose=0)
+    litert_probabilities = DigitClassifier.load().predict_proba(stored.astype(np.float32) / 255)
     assert (keras_probabilities.argmax(1) == litert_probabilities.argmax(1)).all()
     assert np.abs(keras_probabilities - litert_probabilities).max() < 1e-3
