@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import warnings
 from typing import BinaryIO
 
@@ -38,6 +39,10 @@ class ImageError(ValueError):
 
 # --- opening -------------------------------------------------------------------------------
 
+# What Pillow's decoders raise on broken files. Not Exception: a worker's time limit
+# (SoftTimeLimitExceeded) arriving during a decode must not be mistaken for a corrupt image.
+DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, TypeError, ZeroDivisionError)
+
 
 def open_image(data: bytes | BinaryIO, *, max_pixels: int = 25_000_000) -> Image.Image:
     """Open, size-check (before decoding), take the first frame and apply EXIF orientation."""
@@ -55,7 +60,7 @@ def open_image(data: bytes | BinaryIO, *, max_pixels: int = 25_000_000) -> Image
         image.load()
     except Image.DecompressionBombError as error:
         raise ImageError(_bomb_reason(error, max_pixels)) from error
-    except Exception as error:  # decoders raise many types (OSError, struct.error, ...)
+    except DECODER_ERRORS as error:
         raise ImageError(f"corrupt image: {error}") from error
     return image
 

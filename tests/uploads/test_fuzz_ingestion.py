@@ -8,7 +8,7 @@ import os
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ml.preprocess import ImageError, prepare
-from tests.factories import digit_png, make_zip
+from tests.factories import digit_image, digit_png, encode, make_zip
 from uploads.ingestion import Limits, UploadError, identify_image, is_zip, open_zip, read_members
 
 settings.register_profile("suite", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -17,6 +17,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 LIMITS = Limits(max_members=50, max_member_bytes=200_000, max_total_bytes=1_000_000)
 SEED_PNG = digit_png(8, size=32)
+SEED_IMAGES = [SEED_PNG] + [
+    encode(digit_image(8, size=32, mode="RGB"), fmt) for fmt in ("JPEG", "GIF", "TIFF", "BMP", "WEBP", "ICO", "PPM")
+]
 SEED_ZIP = make_zip({"a/1.png": SEED_PNG, "b.txt": b"text"})
 
 
@@ -53,7 +56,7 @@ def test_any_upload_is_read_or_refused_with_a_reason(data):
     ingest(data)
 
 
-@given(st.one_of(st.binary(max_size=500), mutated(SEED_PNG)))
+@given(st.one_of(st.binary(max_size=500), st.sampled_from(SEED_IMAGES).flatmap(mutated)))
 def test_any_image_bytes_give_an_input_or_a_reason(data):
     try:
         array = prepare(data, max_pixels=1_000_000)
