@@ -1,0 +1,49 @@
+import pytest
+from django.contrib.auth.models import User
+
+from uploads import services as upload_services
+from uploads.models import Image, Job
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(User.objects.create_superuser("admin", "admin@example.com", "pw"))
+    return client
+
+
+@pytest.fixture
+def job_with_a_failure():
+    job = Job.objects.create(kind="zip", upload_name="meters.zip", total=2, processed=2, failed=1, status="done",
+                             expanded_at="2026-01-01T00:00Z")
+    Image.objects.create(job=job, position=0, name="a/ok.png", status="done", digit=3, confidence=0.9, file="x/ok")
+    Image.objects.create(job=job, position=1, name="a/bad.png", status="error", error="flaky storage", file="x/bad")
+    return job
+
+
+def test_jobs_and_results_are_searchable_and_filterable(admin_client, job_with_a_failure):
+    assert b"meters.zip" in admin_client.get("/admin/uploads/job/?q=meters").content
+    assert b"meters.zip" not in admin_client.get("/admin/uploads/job/?q=nothing-like-it").content
+    assert b"meters.zip" in admin_client.get(f"/admin/uploads/job/?q={job_with_a_failure.id}").content
+    listing = admin_client.get("/admin/uploads/image/?status__exact=error").content
+    assert b"a/bad.png" in listing and b"a/ok.png" not in listing
+
+
+def test_prediction_fields_are_read_only(admin_client, job_with_a_failure):
+    image = Image.objects.get(name="a/ok.png")
+    page = admin_client.get(f"/admin/uploads/image/{image.id}/change/").content.decode()
+    assert 'name="digit"' not in page and 'name="confidence"' not in page
+    assert 'name="corrected_label"' in page
+
+
+def test_rerun_action_sends_the_failed_images_again(admin_client, job_with_a_failure, monkeypatch):
+    queued = []
+    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: queued.append(ids))
+    response = admin_client.post(
+        "/admin/uploads/job/", {"action": "rerun_failed", "_selected_action": [str(job_with_a_failure.id)]}, follow=True
+    )
+    assert b"1 images sent again" in response.content
+    job_with_a_failure.refresh_from_db()
+    assert (job_with_a_failure.status, job_with_a_failure.failed) == ("running", 0)
+    assert Image.objects.get(name="a/bad.png").status == "pending"
