@@ -6,6 +6,7 @@ Run as `python -m ml.benchmark [MODEL]`; prints one JSON object.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -42,6 +43,7 @@ def measure(model_path: str | None = None, num_threads: int = 2) -> dict:
     throughput = {str(size): round(images_per_second(classifier, size), 1) for size in BATCH_SIZES}
     return {
         "num_threads": num_threads,
+        "load_average_1min": round(os.getloadavg()[0], 2),  # other jobs on the machine slow this down
         "images_per_second": throughput,
         "rss_mib": round(status_mib("VmRSS"), 1),
         "peak_rss_mib": round(status_mib("VmHWM"), 1),

@@ -25,7 +25,7 @@ class TrainConfig:
     dataset_dir: Path = DATASET_DIR
     artifacts_dir: Path = ARTIFACTS
     extra_dir: Path | None = None
-    epochs: int = 8
+    epochs: int = 12
     batch_size: int = 256
     learning_rate: float = 3e-3
     seed: int = 0
