@@ -160,38 +160,35 @@ def count_results(*, job_id, processed: int, failed: int, flagged: int = 0, **se
 
 def finish_job_if_complete(*, job_id) -> bool:
     """Mark the job done once it is fully expanded and every image has a result or an error."""
-    finished = (
-        Job.objects.filter(id=job_id, expanded_at__isnull=False, processed__gte=F("total"))
-        .exclude(status__in=FINISHED_STATUSES)
-        .update(status=Job.Status.DONE, finished_at=timezone.now())
-    )
-    if finished:
-        logger.info("job done job_id=%s", job_id)
-        _announce_end(job_id)
-    return bool(finished)
+    complete = Q(expanded_at__isnull=False, processed__gte=F("total"))
+    return _end_job(job_id=job_id, status=Job.Status.DONE, only_if=complete)
 
 
 def cancel_job(*, job_id) -> bool:
     """Stop a job that has not ended: work still queued for it is skipped when it comes up."""
-    cancelled = (
-        Job.objects.filter(id=job_id)
-        .exclude(status__in=FINISHED_STATUSES)
-        .update(status=Job.Status.CANCELLED, finished_at=timezone.now())
-    )
-    if cancelled:
-        logger.info("job cancelled job_id=%s", job_id)
-        _announce_end(job_id)
-    return bool(cancelled)
+    return _end_job(job_id=job_id, status=Job.Status.CANCELLED)
+
+
+def fail_job(*, job_id, reason: str) -> bool:
+    return _end_job(job_id=job_id, status=Job.Status.FAILED, error=reason)
 
 
 def is_cancelled(*, job_id) -> bool:
     return Job.objects.filter(id=job_id, status=Job.Status.CANCELLED).exists()
 
 
-def fail_job(*, job_id, reason: str) -> None:
-    Job.objects.filter(id=job_id).update(status=Job.Status.FAILED, error=reason, finished_at=timezone.now())
-    logger.warning("job failed job_id=%s reason=%r", job_id, reason)
-    _announce_end(job_id)
+def _end_job(*, job_id, status, only_if=Q(), **fields) -> bool:
+    """Give a job that has not ended its final status, once: only the caller that makes the change
+    logs it and sends the callback."""
+    ended = (
+        Job.objects.filter(only_if, id=job_id)
+        .exclude(status__in=FINISHED_STATUSES)
+        .update(status=status, finished_at=timezone.now(), **fields)
+    )
+    if ended:
+        logger.info("job %s job_id=%s%s", status, job_id, f" reason={fields['error']!r}" if "error" in fields else "")
+        _announce_end(job_id)
+    return bool(ended)
 
 
 def _announce_end(job_id) -> None:
