@@ -129,8 +129,11 @@ def cpu_snapshot(sys_: System) -> dict[str, float]:
         "redis": system.redis_pid(),
     }
     # Not a tree for this process: gunicorn and Celery are its children.
-    return {**{name: system.tree_cpu_seconds(pid) for name, pid in roots.items() if pid},
-            "bench_client": system.cpu_seconds(os.getpid()), "machine": system.machine_busy_seconds()}
+    return {
+        **{name: system.tree_cpu_seconds(pid) for name, pid in roots.items() if pid},
+        "bench_client": system.cpu_seconds(os.getpid()),
+        "machine": system.machine_busy_seconds(),
+    }
 
 
 def cpu_delta(before: dict, after: dict) -> dict[str, float]:
@@ -160,7 +163,12 @@ def breakdown(row: dict, upload_start: float, upload_s: float, workers: int, cpu
     total_s = row["last_result"] - upload_start
     window_s = row["last_result"] - row["created_at"]  # the workers' part, after the upload
     expand_s = row["expanded_at"] - row["started_at"]
-    busy = {"expand": expand_s, "read": row["read_seconds"], "inference": row["inference_seconds"], "write": row["write_seconds"]}
+    busy = {
+        "expand": expand_s,
+        "read": row["read_seconds"],
+        "inference": row["inference_seconds"],
+        "write": row["write_seconds"],
+    }
     other_s = workers * window_s - sum(busy.values())
     return {
         "images": row["total"],
@@ -215,7 +223,8 @@ def server_side_seconds(job_ids: list[str]) -> list[float]:
     with connect() as conn:
         rows = conn.execute(
             "SELECT extract(epoch FROM i.processed_at - j.created_at) FROM uploads_job j "
-            "JOIN uploads_image i ON i.job_id = j.id WHERE j.id = ANY(%s::uuid[])", [job_ids]
+            "JOIN uploads_image i ON i.job_id = j.id WHERE j.id = ANY(%s::uuid[])",
+            [job_ids],
         ).fetchall()
     return [float(seconds) for (seconds,) in rows]
 

@@ -70,7 +70,9 @@ def run_tesseract(images: list[Image.Image]) -> tuple[list[int | None], float]:
         started = time.perf_counter()
         result = subprocess.run(
             ["tesseract", str(listing), "stdout", "--psm", "10", "-c", "tessedit_char_whitelist=0123456789"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         seconds = time.perf_counter() - started
     pages = result.stdout.split("\f")[: len(images)]

@@ -26,14 +26,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 from dataset import degrade, fonts, handwritten
 from ml.inference import DigitClassifier
 from ml.numbers import read_number
 from ml.preprocess import ImageError, open_image
 
-RESULTS = REPO_ROOT / "bench" / "results" / "numbers.json"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+RESULTS = REPO_ROOT / "bench" / "results" / "ocr_numbers.json"
 GAPS = (-0.08, -0.04, 0.0, 0.03, 0.08, 0.15, 0.3, 0.6)  # ink-box gap / digit height; <= 0 touches
 TESSERACT = ["tesseract", "stdin", "stdout", "--psm", "7", "-c", "tessedit_char_whitelist=0123456789"]
 TESSERACT_HEIGHT = 96  # as bench/ocr.py: Tesseract reads best with glyphs ~30-100 px tall
@@ -92,7 +92,9 @@ def random_number(rng: np.random.Generator, shortest: int, longest: int) -> str:
 # --- handwritten numbers -----------------------------------------------------------------------
 
 
-def handwritten_number(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray) -> tuple[Image.Image, str, dict]:
+def handwritten_number(
+    rng: np.random.Generator, images: np.ndarray, labels: np.ndarray
+) -> tuple[Image.Image, str, dict]:
     chosen = rng.choice(len(images), size=int(rng.integers(1, 7)), replace=False)
     gaps = rng.integers(-2, 9, len(chosen))
     masks = [degrade.crop_to_ink(images[index] / 255.0) for index in chosen]
@@ -201,7 +203,11 @@ def build_sets(per_set: int, seed: int) -> dict[str, tuple[list[bytes], list[str
     sets = {}
     for name, make in makers.items():
         samples = [make() for _ in range(per_set)]
-        sets[name] = ([png_bytes(image) for image, _, _ in samples], [t for _, t, _ in samples], [i for _, _, i in samples])
+        sets[name] = (
+            [png_bytes(image) for image, _, _ in samples],
+            [t for _, t, _ in samples],
+            [i for _, _, i in samples],
+        )
     return sets
 
 
@@ -222,7 +228,9 @@ def evaluate_set(pictures, truths, infos, classifier, with_tesseract: bool) -> d
 
 
 def print_table(results: dict) -> None:
-    print(f"{'set':<12} {'reader':<10} {'images':>6} {'string acc':>10} {'digit acc':>9} {'touching':>9} {'separate':>9} {'img/s':>8}")
+    print(
+        f"{'set':<12} {'reader':<10} {'images':>6} {'string acc':>10} {'digit acc':>9} {'touching':>9} {'separate':>9} {'img/s':>8}"
+    )
     for name, report in results["sets"].items():
         for reader in ("ours", "tesseract"):
             if reader not in report:
@@ -254,7 +262,8 @@ def main(argv: list[str] | None = None) -> None:
         "seed": args.seed,
         "model_version": classifier.version,
         "tesseract": subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-        if with_tesseract else None,
+        if with_tesseract
+        else None,
         "cpu_threads": os.cpu_count(),
         "sets": {name: evaluate_set(*data, classifier, with_tesseract) for name, data in sets.items()},
     }

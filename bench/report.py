@@ -29,20 +29,50 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
     out = [("raw: prepare, ms per image", f"{raw['prepare_ms_per_image']:.2f}", "")]
     for threads, figures in raw["by_threads"].items():
         mark = " (worker setting)" if int(threads) == raw["worker_threads"] else ""
-        out.append((f"raw: inference only, {threads} thread(s){mark}", f"{figures['inference_images_per_s']:,.0f} img/s", ""))
-        out.append((f"raw: prepare + inference, {threads} thread(s){mark}", f"{figures['prepare_and_inference_images_per_s']:,.0f} img/s", ""))
+        out.append(
+            (f"raw: inference only, {threads} thread(s){mark}", f"{figures['inference_images_per_s']:,.0f} img/s", "")
+        )
+        out.append(
+            (
+                f"raw: prepare + inference, {threads} thread(s){mark}",
+                f"{figures['prepare_and_inference_images_per_s']:,.0f} img/s",
+                "",
+            )
+        )
     out += end_to_end_rows(e2e)
-    out.append(("ratio end-to-end / raw (prepare + inference, 1 process)", f"{results['ratio']:.2f}", verdict("e2e_over_raw", results["ratio"])))
+    out.append(
+        (
+            "ratio end-to-end / raw (prepare + inference, 1 process)",
+            f"{results['ratio']:.2f}",
+            verdict("e2e_over_raw", results["ratio"]),
+        )
+    )
     out.append(("ratio end-to-end / raw inference only", f"{results['ratio_inference_only']:.3f}", ""))
     latency = results["single_image"]
-    out.append((f"single image: p50 ({latency['jobs']} sequential jobs)", f"{latency['p50_ms']:.0f} ms", verdict("single_p50_ms", latency["p50_ms"])))
+    out.append(
+        (
+            f"single image: p50 ({latency['jobs']} sequential jobs)",
+            f"{latency['p50_ms']:.0f} ms",
+            verdict("single_p50_ms", latency["p50_ms"]),
+        )
+    )
     out.append(("single image: p95", f"{latency['p95_ms']:.0f} ms", verdict("single_p95_ms", latency["p95_ms"])))
-    out.append(("single image: upload p50 / created->result p50", f"{latency['upload_p50_ms']:.0f} / {latency['created_to_result_p50_ms']:.0f} ms", ""))
+    out.append(
+        (
+            "single image: upload p50 / created->result p50",
+            f"{latency['upload_p50_ms']:.0f} / {latency['created_to_result_p50_ms']:.0f} ms",
+            "",
+        )
+    )
     out += memory_rows(results["memory"])
     for run in results["scaling"]:
-        out.append((f"scaling: {run['images']:,} images", f"{run['seconds']:.1f} s, {run['images_per_s']:,.0f} img/s", ""))
+        out.append(
+            (f"scaling: {run['images']:,} images", f"{run['seconds']:.1f} s, {run['images_per_s']:,.0f} img/s", "")
+        )
     api = results["api"]
-    out.append((f"GET /api/jobs/<id>/ ({api['job_images']:,}-image job, median of 20)", f"{api['job_detail_ms']:.1f} ms", ""))
+    out.append(
+        (f"GET /api/jobs/<id>/ ({api['job_images']:,}-image job, median of 20)", f"{api['job_detail_ms']:.1f} ms", "")
+    )
     out.append(("GET /api/jobs/<id>/results/?page=1 (same job)", f"{api['results_page_1_ms']:.1f} ms", ""))
     return out
 
@@ -51,9 +81,17 @@ def end_to_end_rows(e2e: dict) -> list[tuple[str, str, str]]:
     wall, proc, share = e2e["wall"], e2e["worker_process_seconds"], e2e["share_of_worker_cpu"]
     cpu = e2e["cpu_seconds"]
     out = [
-        (f"end-to-end: {e2e['images']:,} images", f"{e2e['seconds']:.1f} s, {e2e['images_per_s']:,.0f} img/s", verdict("e2e_10000_images_per_s", e2e["images_per_s"])),
+        (
+            f"end-to-end: {e2e['images']:,} images",
+            f"{e2e['seconds']:.1f} s, {e2e['images_per_s']:,.0f} img/s",
+            verdict("e2e_10000_images_per_s", e2e["images_per_s"]),
+        ),
         ("  wall: upload (request)", f"{wall['upload_s']:.2f} s", ""),
-        ("  wall: zip expansion (created -> expanded)", f"{wall['expansion_s']:.2f} s (queue wait {wall['expansion_queue_wait_s']:.3f} s)", ""),
+        (
+            "  wall: zip expansion (created -> expanded)",
+            f"{wall['expansion_s']:.2f} s (queue wait {wall['expansion_queue_wait_s']:.3f} s)",
+            "",
+        ),
         ("  wall: first result after upload", f"{wall['first_result_after_upload_s']:.2f} s", ""),
         ("  wall: expanded -> last result", f"{wall['after_expansion_s']:.2f} s", ""),
     ]
@@ -61,9 +99,20 @@ def end_to_end_rows(e2e: dict) -> list[tuple[str, str, str]]:
     stage_total = sum(proc[name + "_s"] for name in stages)
     for name in stages:
         seconds = proc[name + "_s"]
-        out.append((f"  worker {name} (wall, summed over processes)",
-                    f"{seconds:.2f} s = {100 * seconds / stage_total:.0f}% of stages, {100 * share.get(name, 0):.0f}% of worker CPU", ""))
-    out.append(("  worker queueing/overhead/idle", f"{proc['queueing_overhead_idle_s']:.2f} s of {proc['capacity_s']:.2f} process-s", ""))
+        out.append(
+            (
+                f"  worker {name} (wall, summed over processes)",
+                f"{seconds:.2f} s = {100 * seconds / stage_total:.0f}% of stages, {100 * share.get(name, 0):.0f}% of worker CPU",
+                "",
+            )
+        )
+    out.append(
+        (
+            "  worker queueing/overhead/idle",
+            f"{proc['queueing_overhead_idle_s']:.2f} s of {proc['capacity_s']:.2f} process-s",
+            "",
+        )
+    )
     out.append(("  worker CPU per image", f"{e2e['worker_cpu_ms_per_image']:.2f} ms", ""))
     out.append(("  CPU seconds by component", ", ".join(f"{name} {value:.1f}" for name, value in cpu.items()), ""))
     return out
@@ -74,17 +123,24 @@ def memory_rows(memory: dict) -> list[tuple[str, str, str]]:
     for group in ("worker", "web"):
         for process in memory[group]:
             target = verdict("worker_rss_mib", process["peak_rss_mib"]) if group == "worker" else ""
-            out.append((f"RSS {group} {process['role']} pid {process['pid']} (now / peak)",
-                        f"{process['rss_mib']:.0f} / {process['peak_rss_mib']:.0f} MiB", target))
+            out.append(
+                (
+                    f"RSS {group} {process['role']} pid {process['pid']} (now / peak)",
+                    f"{process['rss_mib']:.0f} / {process['peak_rss_mib']:.0f} MiB",
+                    target,
+                )
+            )
     return out
 
 
 def render(results: dict) -> str:
     table = rows(results)
     widths = [max(len(row[column]) for row in table) for column in range(3)]
-    header = f"digit-ocr benchmark  {results['timestamp']}  workers={results['config']['workers']}  " \
-             f"cpus={results['machine']['cpus']}  load average before {results['machine']['load_before']} " \
-             f"after {results['machine']['load_after']}"
+    header = (
+        f"digit-ocr benchmark  {results['timestamp']}  workers={results['config']['workers']}  "
+        f"cpus={results['machine']['cpus']}  load average before {results['machine']['load_before']} "
+        f"after {results['machine']['load_after']}"
+    )
     lines = [header, "-" * (sum(widths) + 6)]
     lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}" for a, b, c in table]
     return "\n".join(lines)

@@ -44,7 +44,11 @@ class System:
         log_path = self.log_dir / f"{name}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                command,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         service = Service(name, process, log_path)
@@ -86,16 +90,35 @@ def _signal_group(pid: int, signum: int) -> None:
 
 
 def start_web(system: System) -> Service:
-    return system.start("web", [
-        str(VENV_BIN / "gunicorn"), "config.wsgi:application", "--bind", system.base_url.removeprefix("http://"),
-        "--workers", "2", "--threads", "4", "--timeout", "120",
-    ])
+    return system.start(
+        "web",
+        [
+            str(VENV_BIN / "gunicorn"),
+            "config.wsgi:application",
+            "--bind",
+            system.base_url.removeprefix("http://"),
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+        ],
+    )
 
 
 def start_worker(system: System, concurrency: int) -> Service:
-    return system.start("worker", [
-        str(VENV_BIN / "celery"), "-A", "config", "worker", "--loglevel=INFO", f"--concurrency={concurrency}",
-    ])
+    return system.start(
+        "worker",
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+        ],
+    )
 
 
 def wait_for_web(system: System, timeout: float = 60) -> None:
@@ -117,7 +140,10 @@ def wait_for_pool(system: System, concurrency: int, timeout: float = 60) -> None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         system.check_alive()
-        if len(children(worker.pid)) >= concurrency and worker.log_path.read_text().count("model loaded") >= concurrency:
+        if (
+            len(children(worker.pid)) >= concurrency
+            and worker.log_path.read_text().count("model loaded") >= concurrency
+        ):
             return
         time.sleep(0.2)
     raise RuntimeError(f"Celery pool not ready after {timeout} s:\n{worker.log_tail()}")

@@ -69,11 +69,7 @@ TEMPLATES = [
 ]
 
 # SQLite by default (make run); DATABASE_URL=postgres://... for PostgreSQL.
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}", conn_max_age=60
-    )
-}
+DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}", conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web and worker write concurrently: WAL plus IMMEDIATE transactions avoid "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -161,7 +157,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Queues by kind of work, so a big zip's chunks do not hold up single images: every worker consumes
 # them all unless started with -Q. A prefix lets several systems share one Redis.
 OCR_QUEUE_PREFIX = os.environ.get("OCR_QUEUE_PREFIX", "")
-OCR_QUEUES = {kind: OCR_QUEUE_PREFIX + kind for kind in ("interactive", "classify", "expand", "callbacks", "maintenance")}
+OCR_QUEUES = {
+    kind: OCR_QUEUE_PREFIX + kind for kind in ("interactive", "classify", "expand", "callbacks", "maintenance")
+}
 CELERY_TASK_QUEUES = [Queue(name) for name in OCR_QUEUES.values()]
 CELERY_TASK_DEFAULT_QUEUE = OCR_QUEUES["maintenance"]
 

@@ -72,7 +72,9 @@ def printed_tasks(seed: int, purpose: int, count: int, font_paths: list[str]) ->
     ]
 
 
-def handwritten_tasks(seed: int, purpose: int, masks: np.ndarray, labels: np.ndarray, source: str, copies: int) -> list[Task]:
+def handwritten_tasks(
+    seed: int, purpose: int, masks: np.ndarray, labels: np.ndarray, source: str, copies: int
+) -> list[Task]:
     step = CHUNK // 2
     tasks = []
     for start in range(0, len(masks), step):
@@ -94,7 +96,9 @@ def plan(config: BuildConfig) -> dict[str, list[Task]]:
         + handwritten_tasks(config.seed, 2, train_mnist / 255.0, train_mnist_labels, "mnist", config.mnist_copies)
         + handwritten_tasks(config.seed, 3, small_masks, small_labels, "sklearn_digits", config.small_digits_copies),
         "val_printed": printed_tasks(config.seed, 4, config.printed_validation, fonts.font_paths(held_out_families)),
-        "val_handwritten": handwritten_tasks(config.seed, 5, validation_mnist / 255.0, validation_mnist_labels, "mnist", 0),
+        "val_handwritten": handwritten_tasks(
+            config.seed, 5, validation_mnist / 255.0, validation_mnist_labels, "mnist", 0
+        ),
     }
 
 

@@ -42,7 +42,9 @@ def _apply_affine(mask: np.ndarray, forward: np.ndarray) -> np.ndarray:
     offset = np.array([width / 2, height / 2]) - inverse @ np.array([new_width / 2, new_height / 2])
     coefficients = (inverse[0, 0], inverse[0, 1], offset[0], inverse[1, 0], inverse[1, 1], offset[1])
     image = Image.fromarray(mask.astype(np.float32), mode="F")
-    moved_image = image.transform((int(new_width), int(new_height)), Image.Transform.AFFINE, coefficients, Image.Resampling.BILINEAR)
+    moved_image = image.transform(
+        (int(new_width), int(new_height)), Image.Transform.AFFINE, coefficients, Image.Resampling.BILINEAR
+    )
     return np.asarray(moved_image)
 
 
@@ -148,12 +150,14 @@ def _lighting(rng: Rng, height: int, width: int) -> np.ndarray:
     """A linear brightness gradient across the picture (uneven light, shadow)."""
     angle = rng.uniform(0, 2 * math.pi)
     rows, cols = np.mgrid[0:height, 0:width]
-    ramp = (np.cos(angle) * cols / width + np.sin(angle) * rows / height)
+    ramp = np.cos(angle) * cols / width + np.sin(angle) * rows / height
     ramp = ramp - ramp.mean()
     return 1.0 + rng.uniform(0.1, 0.5) * ramp
 
 
-def resample_to_height(rng: Rng, picture: np.ndarray, current_glyph_height: float, target_glyph_height: float) -> Image.Image:
+def resample_to_height(
+    rng: Rng, picture: np.ndarray, current_glyph_height: float, target_glyph_height: float
+) -> Image.Image:
     image = Image.fromarray(picture.astype(np.uint8), mode="RGB")
     scale = target_glyph_height / current_glyph_height
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
@@ -166,7 +170,9 @@ def camera_and_scanner_noise(rng: Rng, image: Image.Image, contrast: float, glyp
     """Blur, sensor noise, salt-and-pepper and JPEG, never so strong that a person could not read it."""
     small = glyph_height < 16  # a few pixels of blur or noise already erase such digits
     if rng.random() < 0.35:
-        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.6 if small else 1.2) * max(1.0, glyph_height / 28)))
+        image = image.filter(
+            ImageFilter.GaussianBlur(rng.uniform(0.3, 0.6 if small else 1.2) * max(1.0, glyph_height / 28))
+        )
     pixels = np.asarray(image, dtype=np.float32)
     if rng.random() < 0.4:
         sigma = rng.uniform(0.02, 0.06 if small else 0.1 if glyph_height < 40 else 0.16) * contrast
@@ -193,7 +199,9 @@ def _jpeg_round_trip(image: Image.Image, quality: int) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
-def random_storage_mode(rng: Rng, image: Image.Image, background: np.ndarray, ink: np.ndarray, glyph_height: float) -> Image.Image:
+def random_storage_mode(
+    rng: Rng, image: Image.Image, background: np.ndarray, ink: np.ndarray, glyph_height: float
+) -> Image.Image:
     roll = rng.random()
     if roll < 0.4:
         return image.convert("L")

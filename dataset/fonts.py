@@ -34,9 +34,7 @@ def ensure_font_packages() -> None:
 
 
 def is_installed(package: str) -> bool:
-    result = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True, check=False
-    )
+    result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True, check=False)
     return result.returncode == 0 and result.stdout.strip().endswith("installed")
 
 
@@ -47,9 +45,7 @@ def package_files(package: str) -> list[str]:
 
 def packages_with_dependencies(package: str) -> list[str]:
     """A listed package plus the font packages it pulls in (fonts-roboto is a metapackage)."""
-    result = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Depends}", package], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run(["dpkg-query", "-W", "-f=${Depends}", package], capture_output=True, text=True, check=True)
     names = [part.split()[0] for part in result.stdout.replace("|", ",").split(",") if part.strip()]
     return [package] + [name for name in names if name.startswith(package + "-") and is_installed(name)]
 

@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     predict_parser.add_argument("paths", nargs="+", type=Path)
     predict_parser.add_argument("--model", type=Path, default=None)
     predict_parser.add_argument(
-        "--mode", choices=["digit", "number"], default="digit",
+        "--mode",
+        choices=["digit", "number"],
+        default="digit",
         help="digit: one digit per image (default); number: the line of digits in each image",
     )
 

@@ -47,7 +47,13 @@ def measure(model_path: str | None = None, num_threads: int = 2) -> dict:
         "images_per_second": throughput,
         "rss_mib": round(status_mib("VmRSS"), 1),
         "peak_rss_mib": round(status_mib("VmHWM"), 1),
-        "modules_loaded": sorted({name.split(".")[0] for name in sys.modules if name.split(".")[0] in ("tensorflow", "keras", "scipy", "django")}),
+        "modules_loaded": sorted(
+            {
+                name.split(".")[0]
+                for name in sys.modules
+                if name.split(".")[0] in ("tensorflow", "keras", "scipy", "django")
+            }
+        ),
     }
 
 

@@ -65,7 +65,9 @@ def draw_confusion(matrices: dict[str, np.ndarray], path: Path) -> None:
     image.save(path)
 
 
-def keras_agreement(artifacts_dir: Path, temperature: float, images: np.ndarray, litert_probabilities: np.ndarray) -> dict:
+def keras_agreement(
+    artifacts_dir: Path, temperature: float, images: np.ndarray, litert_probabilities: np.ndarray
+) -> dict:
     keras_path = artifacts_dir / "digits.keras"
     if not keras_path.exists():
         return {"checked": False, "reason": "digits.keras not saved"}
@@ -87,7 +89,10 @@ def runtime_benchmark(model_path: Path) -> dict:
     """Measured in a fresh process so TensorFlow (loaded here) does not count."""
     result = subprocess.run(
         [sys.executable, "-m", "ml.benchmark", str(model_path)],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -103,7 +108,9 @@ def evaluate(dataset_dir: Path = DATASET_DIR, artifacts_dir: Path = ARTIFACTS) -
         sets[name] = set_report(probabilities, labels)
         all_images.append(images), all_probabilities.append(probabilities), all_labels.append(labels)
     images, probabilities, labels = (np.concatenate(parts) for parts in (all_images, all_probabilities, all_labels))
-    draw_confusion({SET_TITLES[name]: np.asarray(sets[name]["confusion_matrix"]) for name in sets}, artifacts_dir / "confusion.png")
+    draw_confusion(
+        {SET_TITLES[name]: np.asarray(sets[name]["confusion_matrix"]) for name in sets}, artifacts_dir / "confusion.png"
+    )
     card = {
         "artifact_version": classifier.version,
         "validation": sets,
@@ -154,14 +161,26 @@ def target_checks(card: dict) -> list[tuple[str, str, str, bool]]:
         ("printed held-out families, degraded", ">= 99.5%", _percent(printed), printed >= 0.995),
         ("handwritten held-out MNIST", ">= 98.5%", _percent(handwritten), handwritten >= 0.985),
         ("ECE (15 bins, all validation)", "<= 2%", _percent(overall["ece_15_bins"]), overall["ece_15_bins"] <= 0.02),
-        ("errors caught when flagging <= 5%", ">= 90%", _percent(review["errors_caught_fraction"]), review["errors_caught_fraction"] >= 0.9),
+        (
+            "errors caught when flagging <= 5%",
+            ">= 90%",
+            _percent(review["errors_caught_fraction"]),
+            review["errors_caught_fraction"] >= 0.9,
+        ),
         ("LiteRT images/s at batch 256", ">= 5,000", f"{rate:,.0f}", rate >= 5000),
         ("RSS with model loaded", "<= 300 MB", f"{runtime['rss_mib']} MiB", runtime["rss_mib"] <= 300),
     ]
     agreement = card["keras_vs_litert"]
     if agreement.get("checked"):
         same = agreement["same_argmax_fraction"] == 1.0 and agreement["max_abs_probability_difference"] < 1e-3
-        checks.append(("Keras vs LiteRT", "same argmax, diff < 1e-3", f"{_percent(agreement['same_argmax_fraction'])}, {agreement['max_abs_probability_difference']:.1e}", same))
+        checks.append(
+            (
+                "Keras vs LiteRT",
+                "same argmax, diff < 1e-3",
+                f"{_percent(agreement['same_argmax_fraction'])}, {agreement['max_abs_probability_difference']:.1e}",
+                same,
+            )
+        )
     return checks
 
 
@@ -178,11 +197,17 @@ def _tesseract_lines() -> list[str]:
     if not path.exists():
         return []
     results = json.loads(path.read_text())
-    lines = ["", f"## Side by side with Tesseract (`python -m bench.ocr`, model {results['model_version']}, {results['tesseract_version']})", ""]
+    lines = [
+        "",
+        f"## Side by side with Tesseract (`python -m bench.ocr`, model {results['model_version']}, {results['tesseract_version']})",
+        "",
+    ]
     lines += ["| test set | engine | accuracy | images/s (end to end) |", "|---|---|---:|---:|"]
     for set_name, engines in results["sets"].items():
         for engine, figures in engines.items():
-            lines.append(f"| {set_name} | {engine} | {_percent(figures['accuracy'])} | {figures['images_per_second']:,.0f} |")
+            lines.append(
+                f"| {set_name} | {engine} | {_percent(figures['accuracy'])} | {figures['images_per_second']:,.0f} |"
+            )
     return lines + [""]
 
 
@@ -204,8 +229,12 @@ def render_markdown(card: dict) -> str:
         "|---|---:|---:|---:|",
     ]
     for name, report in card["validation"].items():
-        lines.append(f"| {SET_TITLES[name]} | {report['images']} | {_percent(report['accuracy'])} | {_percent(report['ece_15_bins'])} |")
-    lines.append(f"| all | {overall['images']} | {_percent(overall['accuracy'])} | {_percent(overall['ece_15_bins'])} |")
+        lines.append(
+            f"| {SET_TITLES[name]} | {report['images']} | {_percent(report['accuracy'])} | {_percent(report['ece_15_bins'])} |"
+        )
+    lines.append(
+        f"| all | {overall['images']} | {_percent(overall['accuracy'])} | {_percent(overall['ece_15_bins'])} |"
+    )
     review = overall["review"]
     lines += [
         "",
@@ -234,7 +263,13 @@ def render_markdown(card: dict) -> str:
             f"Held-out printed families (every 5th family sorted by name): {', '.join(dataset.get('held_out_families', []))}.",
             f"Held-out MNIST part: {dataset.get('mnist_validation_size')} images (fixed permutation seed {dataset.get('mnist_split_seed')}).",
         ]
-    lines += ["", "## Runtime (LiteRT, num_threads=2, process importing only numpy, PIL, ai_edge_litert)", "", "| batch | images/s |", "|---:|---:|"]
+    lines += [
+        "",
+        "## Runtime (LiteRT, num_threads=2, process importing only numpy, PIL, ai_edge_litert)",
+        "",
+        "| batch | images/s |",
+        "|---:|---:|",
+    ]
     lines += [f"| {batch} | {rate:,.0f} |" for batch, rate in runtime["images_per_second"].items()]
     lines += [
         "",

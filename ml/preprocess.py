@@ -41,7 +41,17 @@ class ImageError(ValueError):
 
 # What Pillow's decoders raise on broken files. Not Exception: a worker's time limit
 # (SoftTimeLimitExceeded) arriving during a decode must not be mistaken for a corrupt image.
-DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, TypeError, ZeroDivisionError)
+DECODER_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+)
 
 
 def open_image(data: bytes | BinaryIO, *, max_pixels: int = 25_000_000) -> Image.Image:

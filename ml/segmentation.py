@@ -95,7 +95,9 @@ def segment_options(image: Image.Image) -> list[list[Partition]]:
         for count in _piece_counts(blob.width / expected):
             crops = [_crop(ink, labels, piece, factor, image.size) for piece in _cut(blob, labels, count)]
             pitch = blob.width / (count * expected)
-            partitions.append(Partition([crop for crop in crops if crop is not None], -WIDTH_PRIOR * np.log(pitch) ** 2))
+            partitions.append(
+                Partition([crop for crop in crops if crop is not None], -WIDTH_PRIOR * np.log(pitch) ** 2)
+            )
         options.append([partition for partition in partitions if partition.crops])
     return [partitions for partitions in options if partitions]
 
@@ -161,8 +163,12 @@ def _same_digit(a: _Blob, b: _Blob, line_height: float) -> bool:
 
 def _union(a: _Blob, b: _Blob) -> _Blob:
     return _Blob(
-        a.labels + b.labels, min(a.top, b.top), max(a.bottom, b.bottom),
-        min(a.left, b.left), max(a.right, b.right), a.mass + b.mass,
+        a.labels + b.labels,
+        min(a.top, b.top),
+        max(a.bottom, b.bottom),
+        min(a.left, b.left),
+        max(a.right, b.right),
+        a.mass + b.mass,
     )
 
 
@@ -177,9 +183,9 @@ def _expected_width(blobs: list[_Blob], line_height: float, exclude: _Blob | Non
     """Median width of the line's other separate digits (1s left out): printed digits are narrower
     than handwritten ones, so the line itself is the best guide, but a blob cannot vouch for itself."""
     widths = [
-        blob.width for blob in blobs
-        if blob is not exclude and blob.height >= FULL_HEIGHT * line_height
-        and 0.35 <= blob.width / blob.height <= 1.3
+        blob.width
+        for blob in blobs
+        if blob is not exclude and blob.height >= FULL_HEIGHT * line_height and 0.35 <= blob.width / blob.height <= 1.3
     ]
     return float(np.median(widths)) if widths else DIGIT_ASPECT * line_height
 
@@ -197,7 +203,8 @@ def _cut(blob: _Blob, labels: np.ndarray, count: int) -> list[_Blob]:
     edges = [0, *cuts, blob.width]
     return [
         _Blob(blob.labels, blob.top, blob.bottom, blob.left + a, blob.left + b, blob.mass / count)
-        for a, b in zip(edges, edges[1:]) if b > a
+        for a, b in zip(edges, edges[1:])
+        if b > a
     ]
 
 
@@ -227,7 +234,9 @@ def _crop(ink: np.ndarray, labels: np.ndarray, blob: _Blob, factor: int, size: t
     picture = Image.fromarray((np.pad(digit, margin) * 255).round().astype(np.uint8), mode="L")
     width, height = size
     box = (
-        min(width, blob.left * factor), min(height, blob.top * factor),
-        min(width, blob.right * factor), min(height, blob.bottom * factor),
+        min(width, blob.left * factor),
+        min(height, blob.top * factor),
+        min(width, blob.right * factor),
+        min(height, blob.bottom * factor),
     )
     return DigitCrop(box=box, image=picture)

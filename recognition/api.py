@@ -94,7 +94,9 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     @extend_schema(request=CorrectionSerializer, responses={200: ResultSerializer})
     @action(
-        detail=True, methods=["patch"], url_path=r"results/(?P<result_id>[0-9]+)",
+        detail=True,
+        methods=["patch"],
+        url_path=r"results/(?P<result_id>[0-9]+)",
         serializer_class=CorrectionSerializer,
     )
     def correct(self, request, pk=None, result_id=None):

@@ -196,9 +196,7 @@ def submit(session: requests.Session, base_url: str, upload: Upload) -> dict:
     """POST the upload to /api/jobs/; the created job (201). A refused upload is ClientError exit 2."""
     url = f"{base_url.rstrip('/')}/api/jobs/"
     try:
-        response = session.post(
-            url, files={"file": (upload.name, upload.file, upload.content_type)}, timeout=(10, 600)
-        )
+        response = session.post(url, files={"file": (upload.name, upload.file, upload.content_type)}, timeout=(10, 600))
     except requests.RequestException as exc:
         raise ClientError(f"cannot reach {url}: {exc}") from exc
     if response.status_code == 400:
@@ -210,8 +208,14 @@ def submit(session: requests.Session, base_url: str, upload: Upload) -> dict:
 
 def follow(session: requests.Session, job: dict, poll: float = 0.5, progress: bool = True) -> dict:
     """Poll the job until it ends, with a progress bar of processed/total on stderr; the final job."""
-    with tqdm(total=job.get("total") or None, unit="img", desc="processed", disable=not progress,
-              file=sys.stderr, dynamic_ncols=True) as bar:
+    with tqdm(
+        total=job.get("total") or None,
+        unit="img",
+        desc="processed",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    ) as bar:
         while True:
             if job.get("total") and bar.total != job["total"]:
                 bar.total = job["total"]
@@ -258,10 +262,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog="exit codes: 0 done, 1 job failed or cancelled, 2 upload refused, 3 server error or unreachable",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders (recursive) or zips")
-    parser.add_argument("--url", default=os.environ.get("DIGIT_OCR_URL", "http://127.0.0.1:8000"),
-                        help="the service's base URL (default $DIGIT_OCR_URL or http://127.0.0.1:8000)")
-    parser.add_argument("--token", default=os.environ.get("DIGIT_OCR_TOKEN"),
-                        help="API token (default $DIGIT_OCR_TOKEN); anonymous when absent")
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("DIGIT_OCR_URL", "http://127.0.0.1:8000"),
+        help="the service's base URL (default $DIGIT_OCR_URL or http://127.0.0.1:8000)",
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("DIGIT_OCR_TOKEN"),
+        help="API token (default $DIGIT_OCR_TOKEN); anonymous when absent",
+    )
     parser.add_argument("--output", "-o", help="CSV file to write (default: standard output)")
     parser.add_argument("--poll", type=float, default=0.5, help="seconds between status checks (default 0.5)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -287,8 +297,10 @@ def run(args: argparse.Namespace) -> int:
             count = write_csv(rows, out)
     else:
         count = write_csv(rows, sys.stdout)
-    summary = f"job {job['status']}: {job.get('processed', 0)}/{job.get('total', 0)} processed, " \
-              f"{job.get('failed', 0)} failed, {count} rows"
+    summary = (
+        f"job {job['status']}: {job.get('processed', 0)}/{job.get('total', 0)} processed, "
+        f"{job.get('failed', 0)} failed, {count} rows"
+    )
     print(summary + (f" written to {args.output}" if args.output else ""), file=sys.stderr)
     if job.get("error"):
         print(f"job error: {job['error']}", file=sys.stderr)

@@ -10,7 +10,10 @@ class UploadForm(forms.Form):
     )
     mode = forms.ChoiceField(label="Each image shows", choices=Job.Mode.choices, initial=Job.Mode.AUTO, required=False)
     review_threshold = forms.FloatField(
-        label="Flag for review below confidence", required=False, min_value=0, max_value=1,
+        label="Flag for review below confidence",
+        required=False,
+        min_value=0,
+        max_value=1,
         widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": "0.9"}),
     )
 

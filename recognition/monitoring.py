@@ -140,7 +140,8 @@ class OcrCollector:
             jobs.add_metric([status], count)
         yield jobs
         yield CounterMetricFamily(
-            "digit_ocr_images_processed", "Images with a result or an error, over the jobs in the database.",
+            "digit_ocr_images_processed",
+            "Images with a result or an error, over the jobs in the database.",
             value=processed,
         )
 
@@ -155,7 +156,8 @@ class OcrCollector:
             "digit_ocr_image_latency_seconds",
             "Seconds from upload to result of the images processed in the last hour (at most "
             f"{LATENCY_MAX_IMAGES} of them).",
-            buckets=buckets, sum_value=total,
+            buckets=buckets,
+            sum_value=total,
         )
 
     def broker_metrics(self):
@@ -172,8 +174,7 @@ class OcrCollector:
             if client is not None:
                 client.close()
         yield GaugeMetricFamily("digit_ocr_broker_up", "1 when the broker (Redis) answers.", value=1)
-        queues = GaugeMetricFamily("digit_ocr_queue_depth", "Messages waiting in each Celery queue.",
-                                   labels=["queue"])
+        queues = GaugeMetricFamily("digit_ocr_queue_depth", "Messages waiting in each Celery queue.", labels=["queue"])
         for queue, depth in depths.items():
             queues.add_metric([queue], depth)
         yield queues
@@ -214,7 +215,7 @@ def queue_depths(client: redis.Redis) -> dict[str, int]:
             pipe.llen(queue + suffix)
     lengths = pipe.execute()
     step = len(PRIORITY_KEY_SUFFIXES)
-    return {queue: sum(lengths[i * step:(i + 1) * step]) for i, queue in enumerate(queues)}
+    return {queue: sum(lengths[i * step : (i + 1) * step]) for i, queue in enumerate(queues)}
 
 
 registry = CollectorRegistry()

@@ -23,9 +23,23 @@ def jobs_of(*, user):
 
 
 RESULT_FIELDS = [
-    "id", "job_id", "position", "name", "status", "digit", "confidence", "top", "text", "digits", "error",
-    "model_version", "file",
-    "needs_review", "corrected_label", "corrected_by__username", "corrected_at",
+    "id",
+    "job_id",
+    "position",
+    "name",
+    "status",
+    "digit",
+    "confidence",
+    "top",
+    "text",
+    "digits",
+    "error",
+    "model_version",
+    "file",
+    "needs_review",
+    "corrected_label",
+    "corrected_by__username",
+    "corrected_at",
 ]
 
 
@@ -45,7 +59,9 @@ def export_rows(*, job: Job):
     return (
         Image.objects.filter(job=job)
         .order_by("position")
-        .only("name", "status", "digit", "text", "confidence", "needs_review", "corrected_label", "error", "model_version")
+        .only(
+            "name", "status", "digit", "text", "confidence", "needs_review", "corrected_label", "error", "model_version"
+        )
         .iterator(chunk_size=2000)
     )
 

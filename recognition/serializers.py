@@ -2,7 +2,6 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from recognition.callbacks import CallbackRefused, check_callback_url
-
 from uploads.models import Image, Job
 
 
@@ -16,9 +15,29 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "status", "kind", "mode", "name", "total", "processed", "failed", "flagged", "error", "review_threshold",
-            "created_at", "started_at", "finished_at", "url", "results_url", "page_url", "cancel_url",
-            "callback_url", "callback_status", "callback_attempts", "callback_error", "callback_delivered_at",
+            "id",
+            "status",
+            "kind",
+            "mode",
+            "name",
+            "total",
+            "processed",
+            "failed",
+            "flagged",
+            "error",
+            "review_threshold",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "url",
+            "results_url",
+            "page_url",
+            "cancel_url",
+            "callback_url",
+            "callback_status",
+            "callback_attempts",
+            "callback_error",
+            "callback_delivered_at",
         ]
         read_only_fields = fields
 
@@ -44,11 +63,14 @@ class JobCreateSerializer(serializers.Serializer):
         required=False, help_text="One image (PNG, JPEG, GIF, BMP, TIFF, WebP, ...) or one .zip of images."
     )
     mode = serializers.ChoiceField(
-        choices=Job.Mode.choices, required=False,
+        choices=Job.Mode.choices,
+        required=False,
         help_text="digit: one digit per image; number: a line of digits per image; auto (default): chosen per image.",
     )
     review_threshold = serializers.FloatField(
-        required=False, min_value=0.0, max_value=1.0,
+        required=False,
+        min_value=0.0,
+        max_value=1.0,
         help_text="Results less confident than this are flagged for review (default OCR_REVIEW_THRESHOLD).",
     )
     callback_url = serializers.URLField(
@@ -75,7 +97,9 @@ class TopSerializer(serializers.Serializer):
 class DigitReadingSerializer(serializers.Serializer):
     digit = serializers.IntegerField()
     confidence = serializers.FloatField()
-    box = serializers.ListField(child=serializers.IntegerField(), allow_null=True, help_text="[left, top, right, bottom]")
+    box = serializers.ListField(
+        child=serializers.IntegerField(), allow_null=True, help_text="[left, top, right, bottom]"
+    )
 
 
 class ResultSerializer(serializers.ModelSerializer):
@@ -88,8 +112,23 @@ class ResultSerializer(serializers.ModelSerializer):
     class Meta:
         model = Image
         fields = [
-            "id", "position", "name", "status", "digit", "confidence", "top", "text", "digits", "error", "model_version",
-            "needs_review", "label", "corrected_label", "corrected_by", "corrected_at", "thumbnail_url",
+            "id",
+            "position",
+            "name",
+            "status",
+            "digit",
+            "confidence",
+            "top",
+            "text",
+            "digits",
+            "error",
+            "model_version",
+            "needs_review",
+            "label",
+            "corrected_label",
+            "corrected_by",
+            "corrected_at",
+            "thumbnail_url",
         ]
         read_only_fields = fields
 

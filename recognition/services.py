@@ -1,12 +1,11 @@
 import io
 
-from django.utils import timezone
-
 import PIL.Image
 import PIL.ImageDraw
 from django.conf import settings
+from django.utils import timezone
 
-from ml.preprocess import ImageError, open_image
+from ml.preprocess import open_image
 
 THUMBNAIL_SIZE = (96, 96)
 
@@ -41,6 +40,3 @@ def correct_result(*, image, label: int, user=None):
     image.corrected_label, image.corrected_by, image.corrected_at = label, user, timezone.now()
     image.save(update_fields=["corrected_label", "corrected_by", "corrected_at"])
     return image
-
-
-__all__ = ["ImageError", "correct_result", "make_thumbnail"]

@@ -4,10 +4,11 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ml.preprocess import ImageError
 from recognition import selectors
 from recognition.forms import UploadForm
+from recognition.services import make_thumbnail
 from recognition.throttling import UploadRateThrottle
-from recognition.services import ImageError, make_thumbnail
 from uploads.ingestion import UploadError
 from uploads.services import create_job
 

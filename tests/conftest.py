@@ -39,8 +39,9 @@ def _report(config, text: str) -> None:
 def redis_url():
     url = os.environ.get("REDIS_URL")
     if not url:
-        pytest.fail("REDIS_URL is not set: run the tests with `make test` (scripts/test.sh starts Redis)",
-                    pytrace=False)
+        pytest.fail(
+            "REDIS_URL is not set: run the tests with `make test` (scripts/test.sh starts Redis)", pytrace=False
+        )
     try:
         check_redis(url)
     except Exception as exc:
@@ -55,7 +56,9 @@ def _require_postgres():
     if "postgresql" not in engine:
         pytest.fail(
             f"a Celery worker subprocess needs a shared PostgreSQL test database, not {engine}: "
-            "run the tests with `make test` (scripts/test.sh sets DATABASE_URL)", pytrace=False)
+            "run the tests with `make test` (scripts/test.sh sets DATABASE_URL)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -71,11 +74,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
     import psycopg
 
     try:
-        with psycopg.connect(host=db.get("HOST") or None, port=db.get("PORT") or None,
-                             user=db.get("USER") or None, password=db.get("PASSWORD") or None,
-                             dbname="postgres", autocommit=True, connect_timeout=5) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = %s AND pid <> pg_backend_pid()", (db["NAME"],))
+        with psycopg.connect(
+            host=db.get("HOST") or None,
+            port=db.get("PORT") or None,
+            user=db.get("USER") or None,
+            password=db.get("PASSWORD") or None,
+            dbname="postgres",
+            autocommit=True,
+            connect_timeout=5,
+        ) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (db["NAME"],),
+            )
     except Exception:  # best effort only: pytest-django reports a failed drop itself
         pass
 
@@ -104,9 +115,11 @@ def celery_worker_process(request, django_db_setup, django_db_blocker, redis_url
     yield worker
     rc = worker.stop(timeout=10)
     if request.session.testsfailed:
-        _report(request.config,
-                f"\n===== celery worker log (test-worker, exit {rc}): {log_path} =====\n"
-                f"{worker.log_text()}\n===== end of celery worker log =====")
+        _report(
+            request.config,
+            f"\n===== celery worker log (test-worker, exit {rc}): {log_path} =====\n"
+            f"{worker.log_text()}\n===== end of celery worker log =====",
+        )
 
 
 @pytest.fixture
@@ -115,10 +128,15 @@ def celery_worker_factory(request, django_db_setup, redis_url, tmp_path):
     _require_postgres()
     workers = []
 
-    def start(name="extra-worker", concurrency=1, pool="prefork", env=None, extra_args=None,
-              timeout=60):
-        worker = CeleryWorker(tmp_path / f"{name}.log", name=name, concurrency=concurrency,
-                              pool=pool, env_extra=env, extra_args=extra_args)
+    def start(name="extra-worker", concurrency=1, pool="prefork", env=None, extra_args=None, timeout=60):
+        worker = CeleryWorker(
+            tmp_path / f"{name}.log",
+            name=name,
+            concurrency=concurrency,
+            pool=pool,
+            env_extra=env,
+            extra_args=extra_args,
+        )
         workers.append(worker)
         try:
             return worker.start(timeout=timeout)
@@ -130,8 +148,10 @@ def celery_worker_factory(request, django_db_setup, redis_url, tmp_path):
     for worker in workers:
         rc = worker.stop(timeout=10)
         if failed:
-            _report(request.config, f"\n===== celery worker log ({worker.name}, exit {rc}) =====\n"
-                                    f"{worker.log_text()}\n===== end =====")
+            _report(
+                request.config,
+                f"\n===== celery worker log ({worker.name}, exit {rc}) =====\n{worker.log_text()}\n===== end =====",
+            )
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -146,16 +166,18 @@ def chromium_browser():
     """Headless Debian Chromium driven by Playwright (never downloads a browser)."""
     executable = chromium_path()
     if not executable:
-        pytest.fail("chromium not found on PATH: install Debian's `chromium` package "
-                    "(scripts/setup.sh does); browser tests never skip", pytrace=False)
+        pytest.fail(
+            "chromium not found on PATH: install Debian's `chromium` package "
+            "(scripts/setup.sh does); browser tests never skip",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright
 
     previous = os.environ.get(ASYNC_UNSAFE)
     os.environ[ASYNC_UNSAFE] = "true"
     playwright = sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:
@@ -176,7 +198,6 @@ def browser_page(chromium_browser):
         yield page
     finally:
         context.close()
-
 
 
 @pytest.fixture(autouse=True)

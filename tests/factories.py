@@ -20,7 +20,9 @@ def font_paths() -> list[str]:
     return found
 
 
-def digit_image(digit: int, *, size: int = 64, font_index: int = 0, mode: str = "L", invert: bool = False) -> Image.Image:
+def digit_image(
+    digit: int, *, size: int = 64, font_index: int = 0, mode: str = "L", invert: bool = False
+) -> Image.Image:
     """A dark digit on a light background (light on dark when `invert`), centred with a margin."""
     fonts = font_paths()
     font = ImageFont.truetype(fonts[font_index % len(fonts)], int(size * 0.7))

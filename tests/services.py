@@ -84,15 +84,31 @@ def worker_env(extra: dict | None = None) -> dict:
 class CeleryWorker:
     """A real `celery -A config worker` subprocess, in its own process group, logging to a file."""
 
-    def __init__(self, log_path: Path, name: str = "test-worker", concurrency: int = 1,
-                 pool: str = "prefork", env_extra: dict | None = None, extra_args: list | None = None):
+    def __init__(
+        self,
+        log_path: Path,
+        name: str = "test-worker",
+        concurrency: int = 1,
+        pool: str = "prefork",
+        env_extra: dict | None = None,
+        extra_args: list | None = None,
+    ):
         self.name = name
         self.hostname = None  # full node name, e.g. test-worker@myhost, known once it answers
         self.log_path = Path(log_path)
         self.cmd = [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--loglevel=INFO", f"--concurrency={concurrency}", f"--pool={pool}",
-            "-n", f"{name}@%h", *(extra_args or []),
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            f"--pool={pool}",
+            "-n",
+            f"{name}@%h",
+            *(extra_args or []),
         ]
         self.env = worker_env(env_extra)
         self.proc: subprocess.Popen | None = None
@@ -103,8 +119,13 @@ class CeleryWorker:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            self.cmd, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
-            stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            self.cmd,
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.wait_ready(timeout)
         return self
@@ -129,8 +150,9 @@ class CeleryWorker:
                         self.hostname = node
                         return
         self.stop()
-        raise RuntimeError(f"celery worker {self.name} did not answer a ping in {timeout:.0f} s; "
-                           f"its log:\n{self.log_text()}")
+        raise RuntimeError(
+            f"celery worker {self.name} did not answer a ping in {timeout:.0f} s; its log:\n{self.log_text()}"
+        )
 
     @property
     def alive(self) -> bool:

@@ -178,7 +178,8 @@ def test_minio_is_the_s3_store_and_the_bucket_is_made_on_start():
     assert env["STORAGE_BACKEND"] == "s3" and env["AWS_S3_ENDPOINT_URL"] == "http://minio:9000"
     credentials = compose_environment(minio)
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (
-        credentials["MINIO_ROOT_USER"], credentials["MINIO_ROOT_PASSWORD"]
+        credentials["MINIO_ROOT_USER"],
+        credentials["MINIO_ROOT_PASSWORD"],
     )
     for name in ("web", "worker", "beat"):
         assert "minio" in SERVICES[name]["depends_on"], name

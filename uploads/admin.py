@@ -10,8 +10,18 @@ class JobAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     search_fields = ["id", "upload_name"]
     readonly_fields = [
-        "total", "processed", "failed", "flagged", "created_at", "started_at", "expanded_at", "finished_at",
-        "callback_status", "callback_attempts", "callback_error", "callback_delivered_at",
+        "total",
+        "processed",
+        "failed",
+        "flagged",
+        "created_at",
+        "started_at",
+        "expanded_at",
+        "finished_at",
+        "callback_status",
+        "callback_attempts",
+        "callback_error",
+        "callback_delivered_at",
     ]
     actions = ["rerun_failed"]
 
@@ -27,8 +37,15 @@ class ImageAdmin(admin.ModelAdmin):
     list_filter = ["status", "needs_review"]
     search_fields = ["name", "job__id"]
     readonly_fields = [
-        "digit", "confidence", "top", "error", "model_version", "processed_by", "processed_at",
-        "corrected_by", "corrected_at",
+        "digit",
+        "confidence",
+        "top",
+        "error",
+        "model_version",
+        "processed_by",
+        "processed_at",
+        "corrected_by",
+        "corrected_at",
     ]
     list_select_related = ["job"]
     raw_id_fields = ["job", "corrected_by"]

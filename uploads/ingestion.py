@@ -60,7 +60,7 @@ def display_name(raw: str) -> str:
     """A file name fit to show: control characters removed, at most MAX_NAME_LENGTH characters."""
     cleaned = "".join(ch for ch in raw if unicodedata.category(ch)[0] != "C").strip()
     if len(cleaned) > MAX_NAME_LENGTH:
-        cleaned = "…" + cleaned[-(MAX_NAME_LENGTH - 1):]
+        cleaned = "…" + cleaned[-(MAX_NAME_LENGTH - 1) :]
     return cleaned or "unnamed"
 
 
@@ -122,14 +122,24 @@ def read_members(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], limit
             yield Member(name=name, error=problem)
             continue
         if total >= limits.max_total_bytes:
-            yield Member(name=name, error=f"skipped: the zip's total uncompressed size passed {limits.max_total_bytes} bytes")
+            yield Member(
+                name=name, error=f"skipped: the zip's total uncompressed size passed {limits.max_total_bytes} bytes"
+            )
             continue
         try:
             data = read_limited(archive, info, min(limits.max_member_bytes, limits.max_total_bytes - total))
         except UploadError as exc:
             yield Member(name=name, error=str(exc))
             continue
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError, NotImplementedError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            OSError,
+            EOFError,
+            ValueError,
+            RuntimeError,
+            NotImplementedError,
+        ) as exc:
             yield Member(name=name, error=f"corrupt file in the zip: {exc}")
             continue
         total += len(data)

@@ -11,9 +11,9 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
-from django.utils import timezone
 
 from ml.preprocess import open_image
 from uploads.ingestion import Limits, Member, UploadError, display_name, identify_image, is_zip, open_zip, read_members
@@ -140,9 +140,7 @@ def _requeue_pending(*, job_id, positions) -> None:
 
 
 def mark_job_running(*, job_id) -> None:
-    Job.objects.filter(id=job_id, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=timezone.now()
-    )
+    Job.objects.filter(id=job_id, status=Job.Status.QUEUED).update(status=Job.Status.RUNNING, started_at=timezone.now())
 
 
 def count_results(*, job_id, processed: int, failed: int, flagged: int = 0, **seconds) -> None:
@@ -177,11 +175,11 @@ def is_cancelled(*, job_id) -> bool:
     return Job.objects.filter(id=job_id, status=Job.Status.CANCELLED).exists()
 
 
-def _end_job(*, job_id, status, only_if=Q(), **fields) -> bool:
+def _end_job(*, job_id, status, only_if: Q | None = None, **fields) -> bool:
     """Give a job that has not ended its final status, once: only the caller that makes the change
     logs it and sends the callback."""
     ended = (
-        Job.objects.filter(only_if, id=job_id)
+        Job.objects.filter(only_if or Q(), id=job_id)
         .exclude(status__in=FINISHED_STATUSES)
         .update(status=status, finished_at=timezone.now(), **fields)
     )
@@ -213,8 +211,10 @@ def rerun_failed_images(*, job_id) -> int:
             return 0
         Image.objects.filter(id__in=failed).update(status=Image.Status.PENDING, error="", processed_at=None)
         Job.objects.filter(id=job_id).update(
-            processed=F("processed") - len(failed), failed=F("failed") - len(failed),
-            status=Job.Status.RUNNING, finished_at=None,
+            processed=F("processed") - len(failed),
+            failed=F("failed") - len(failed),
+            status=Job.Status.RUNNING,
+            finished_at=None,
         )
         transaction.on_commit(lambda: _queue_in_chunks(job_id, failed))
     logger.info("job rerun job_id=%s images=%d", job_id, len(failed))
@@ -223,7 +223,9 @@ def rerun_failed_images(*, job_id) -> int:
 
 def export_labelled_images(*, directory: Path) -> int:
     """Corrected images as DIR/<label>/<image id>.png, the layout `python -m ml train --extra` reads."""
-    corrected = Image.objects.filter(corrected_label__isnull=False).exclude(file="").only("id", "file", "corrected_label")
+    corrected = (
+        Image.objects.filter(corrected_label__isnull=False).exclude(file="").only("id", "file", "corrected_label")
+    )
     count = 0
     for image in corrected.iterator(chunk_size=500):
         with image.file.open("rb") as stored:

@@ -17,8 +17,17 @@ from uploads.services import count_results, finish_job_if_complete, is_cancelled
 
 logger = logging.getLogger(__name__)
 RESULT_FIELDS = [
-    "status", "digit", "confidence", "top", "text", "digits", "error", "needs_review",
-    "model_version", "processed_by", "processed_at",
+    "status",
+    "digit",
+    "confidence",
+    "top",
+    "text",
+    "digits",
+    "error",
+    "needs_review",
+    "model_version",
+    "processed_by",
+    "processed_at",
 ]
 
 
@@ -52,7 +61,11 @@ def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> i
         )
         logger.info(
             "job chunk job_id=%s images=%d written=%d read_s=%.3f inference_s=%.3f",
-            job_id, len(images), written, read_seconds, inference_seconds,
+            job_id,
+            len(images),
+            written,
+            read_seconds,
+            inference_seconds,
         )
     finish_job_if_complete(job_id=job_id)
     return written
@@ -81,16 +94,30 @@ def digit_row(image_id, probabilities: np.ndarray, *, threshold: float) -> Image
     top = top_k(probabilities, k=3)
     digit, confidence = top[0]["digit"], top[0]["probability"]
     return Image(
-        id=image_id, status=Image.Status.DONE, digit=digit, confidence=confidence, top=top, text=str(digit),
-        digits=[{"digit": digit, "confidence": confidence, "box": None}], error="", needs_review=confidence < threshold,
+        id=image_id,
+        status=Image.Status.DONE,
+        digit=digit,
+        confidence=confidence,
+        top=top,
+        text=str(digit),
+        digits=[{"digit": digit, "confidence": confidence, "box": None}],
+        error="",
+        needs_review=confidence < threshold,
     )
 
 
 def number_row(image_id, reading: NumberReading, *, threshold: float) -> Image:
     single = reading.digits[0]["digit"] if len(reading.digits) == 1 else None
     return Image(
-        id=image_id, status=Image.Status.DONE, digit=single, confidence=reading.confidence, top=None,
-        text=reading.text, digits=reading.digits, error="", needs_review=reading.confidence < threshold,
+        id=image_id,
+        status=Image.Status.DONE,
+        digit=single,
+        confidence=reading.confidence,
+        top=None,
+        text=reading.text,
+        digits=reading.digits,
+        error="",
+        needs_review=reading.confidence < threshold,
     )
 
 
@@ -99,7 +126,9 @@ def error_row(image_id, reason: str) -> Image:
 
 
 @transaction.atomic
-def save_results(*, job_id, rows: list[Image], model_version: str, worker_name: str = "", write_started=None, **seconds) -> int:
+def save_results(
+    *, job_id, rows: list[Image], model_version: str, worker_name: str = "", write_started=None, **seconds
+) -> int:
     still_pending = set(
         Image.objects.select_for_update()
         .filter(id__in=[row.id for row in rows], status=Image.Status.PENDING)
@@ -132,7 +161,9 @@ def write_rows(rows: list[Image]) -> None:
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     sql = f"UPDATE {quote(Image._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"
-    params = [[field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields] + [row.id] for row in rows]
+    params = [
+        [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields] + [row.id] for row in rows
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -140,6 +171,10 @@ def write_rows(rows: list[Image]) -> None:
 def give_up_chunk(*, job_id, image_ids, reason: str) -> int:
     """Record `reason` as the error of every image of the chunk still pending."""
     pending = Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING)
-    written = save_results(job_id=job_id, rows=[error_row(image_id, reason) for image_id in pending.values_list("id", flat=True)], model_version="")
+    written = save_results(
+        job_id=job_id,
+        rows=[error_row(image_id, reason) for image_id in pending.values_list("id", flat=True)],
+        model_version="",
+    )
     finish_job_if_complete(job_id=job_id)
     return written

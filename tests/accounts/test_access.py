@@ -4,9 +4,9 @@ import subprocess
 import sys
 
 import pytest
-from PIL import Image as PILImage
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image as PILImage
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -77,7 +77,8 @@ def test_job_creation_is_rate_limited(monkeypatch):
 
 def test_signup_login_and_api_token_from_the_account_page(client):
     response = client.post(
-        "/accounts/signup/", {"username": "gina", "password1": "a-long-pass-phrase-1", "password2": "a-long-pass-phrase-1"}
+        "/accounts/signup/",
+        {"username": "gina", "password1": "a-long-pass-phrase-1", "password2": "a-long-pass-phrase-1"},
     )
     assert response.status_code == 302
     client.post("/accounts/token/")
@@ -117,6 +118,9 @@ def test_production_settings_pass_the_deploy_check():
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr

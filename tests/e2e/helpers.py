@@ -14,7 +14,9 @@ def upload_zip(base_url: str, count: int, *, name: str = "batch.zip") -> dict:
     return response.json()
 
 
-def wait_for_job(url: str, *, timeout: float = 180, until=lambda job: job["status"] in {"done", "failed", "cancelled"}) -> dict:
+def wait_for_job(
+    url: str, *, timeout: float = 180, until=lambda job: job["status"] in {"done", "failed", "cancelled"}
+) -> dict:
     deadline = time.monotonic() + timeout
     job = None
     while time.monotonic() < deadline:

@@ -58,7 +58,9 @@ def test_callbacks_are_signed_retried_and_reported(live_server, celery_worker_fa
     def upload(path):
         response = requests.post(
             f"{live_server.url}/api/jobs/",
-            files={"file": ("7.png", digit_png(7))}, data={"callback_url": receiver + path}, timeout=30,
+            files={"file": ("7.png", digit_png(7))},
+            data={"callback_url": receiver + path},
+            timeout=30,
         )
         assert response.status_code == 201, response.text
         return response.json()

@@ -36,7 +36,7 @@ def test_worker_killed_three_times_mid_job_loses_nothing(live_server, celery_wor
     job = upload_zip(live_server.url, 1000)
     killed = []
     for threshold in (1, 350, 700):
-        wait_for_job(job["url"], until=lambda state: state["processed"] >= threshold, timeout=120)
+        wait_for_job(job["url"], until=lambda state, at_least=threshold: state["processed"] >= at_least, timeout=120)
         for pid in pool_children(celery_worker_process):
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
@@ -67,7 +67,8 @@ class RestartableRedis:
     def start(self) -> None:
         self.replacement = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not self._answers():

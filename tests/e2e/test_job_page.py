@@ -48,7 +48,9 @@ def test_review_filter_keyboard_correction_and_csv_download(live_server, celery_
     zip_bytes, _ = digits_zip(12, folder="review/")
     created = requests.post(
         f"{live_server.url}/api/jobs/",
-        files={"file": ("review.zip", zip_bytes)}, data={"review_threshold": "0.999999"}, timeout=30,
+        files={"file": ("review.zip", zip_bytes)},
+        data={"review_threshold": "0.999999"},
+        timeout=30,
     ).json()
     job = wait_for_job(created["url"], timeout=120)
     flagged = job["flagged"]

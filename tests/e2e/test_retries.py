@@ -31,7 +31,9 @@ def test_chunk_over_its_time_limit_is_retried_then_reported(live_server, celery_
         env={"OCR_QUEUE_PREFIX": prefix, "CELERY_TASK_SOFT_TIME_LIMIT": "1", "CELERY_TASK_TIME_LIMIT": "60"},
     )
     members = {f"big-{index}.png": slow_png() for index in range(60)}
-    response = requests.post(f"{live_server.url}/api/jobs/", files={"file": ("slow.zip", make_zip(members))}, timeout=60)
+    response = requests.post(
+        f"{live_server.url}/api/jobs/", files={"file": ("slow.zip", make_zip(members))}, timeout=60
+    )
     assert response.status_code == 201, response.text
 
     job = wait_for_job(response.json()["url"], timeout=120)

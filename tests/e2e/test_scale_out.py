@@ -33,7 +33,8 @@ def s3_endpoint():
     port = free_port()
     server = subprocess.Popen(
         [".venv/bin/moto_server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -62,7 +63,9 @@ def isolated_queues(settings, prefix: str) -> dict:
     return {"OCR_QUEUE_PREFIX": prefix}
 
 
-def test_job_runs_on_s3_storage_with_no_shared_disk(live_server, celery_worker_factory, s3_endpoint, settings, tmp_path):
+def test_job_runs_on_s3_storage_with_no_shared_disk(
+    live_server, celery_worker_factory, s3_endpoint, settings, tmp_path
+):
     s3_env = {
         "STORAGE_BACKEND": "s3",
         "AWS_STORAGE_BUCKET_NAME": BUCKET,
@@ -77,8 +80,13 @@ def test_job_runs_on_s3_storage_with_no_shared_disk(live_server, celery_worker_f
         "default": {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
-                "bucket_name": BUCKET, "endpoint_url": s3_endpoint, "access_key": "test", "secret_key": "test",
-                "region_name": "us-east-1", "default_acl": None, "file_overwrite": False,
+                "bucket_name": BUCKET,
+                "endpoint_url": s3_endpoint,
+                "access_key": "test",
+                "secret_key": "test",
+                "region_name": "us-east-1",
+                "default_acl": None,
+                "file_overwrite": False,
             },
         },
     }
@@ -125,8 +133,12 @@ def test_three_workers_share_a_job_and_workers_join_and_leave(live_server, celer
 def test_ensure_bucket_creates_the_bucket_once(s3_endpoint):
     env = {
         **os.environ,
-        "STORAGE_BACKEND": "s3", "AWS_STORAGE_BUCKET_NAME": "fresh-bucket", "AWS_S3_ENDPOINT_URL": s3_endpoint,
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_S3_REGION_NAME": "us-east-1",
+        "STORAGE_BACKEND": "s3",
+        "AWS_STORAGE_BUCKET_NAME": "fresh-bucket",
+        "AWS_S3_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_S3_REGION_NAME": "us-east-1",
     }
     command = [".venv/bin/python", "manage.py", "ensure_bucket"]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)

@@ -57,7 +57,11 @@ def test_predict_command_prints_json_lines(tmp_path):
     dark_on_light("7", size=(120, 160)).save(good)
     bad.write_bytes(b"not an image")
     result = subprocess.run(
-        [sys.executable, "-m", "ml", "predict", str(good), str(bad)], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "ml", "predict", str(good), str(bad)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     first, second = (json.loads(line) for line in result.stdout.strip().splitlines())
     assert first["path"] == str(good) and first["digit"] == 7 and 0 < first["confidence"] <= 1

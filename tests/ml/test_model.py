@@ -33,7 +33,9 @@ def test_printed_held_out_families_no_regression(printed_accuracy):
     assert printed_accuracy >= 0.96  # the committed artifact measures 98.0% here
 
 
-@pytest.mark.xfail(reason="target not reached yet: the artifact reads ~97.5% of degraded held-out printed digits", strict=False)
+@pytest.mark.xfail(
+    reason="target not reached yet: the artifact reads ~97.5% of degraded held-out printed digits", strict=False
+)
 def test_printed_held_out_families_target(printed_accuracy):
     assert printed_accuracy >= 0.99
 

@@ -5,7 +5,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont, ImageFile
+from PIL import Image, ImageDraw, ImageFile, ImageFont
 
 from ml.preprocess import INPUT_SIZE, ImageError, open_image, prepare, to_network_input
 
@@ -174,11 +174,17 @@ def test_truncated_image_is_rejected():
 
 def png_header_claiming(width: int, height: int) -> bytes:
     """A PNG whose header claims a huge size (a decompression bomb never gets further)."""
+
     def chunk(kind: bytes, payload: bytes) -> bytes:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 100))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_pixel_bomb_is_rejected_without_decoding(monkeypatch):

@@ -9,16 +9,22 @@ from PIL import Image
 from dataset import handwritten
 from dataset.build import network_input_uint8
 from ml.inference import DigitClassifier
-from tests.ml.test_preprocess import dark_on_light
 from ml.train import ARTIFACTS, TrainConfig, as_network_batch, train
+from tests.ml.test_preprocess import dark_on_light
 
 
 @pytest.fixture(scope="module")
 def tiny_dataset(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny-dataset")
     images, labels = handwritten.mnist_split()["validation"]
-    for name, rows in (("train", slice(0, 512)), ("val_printed", slice(512, 640)), ("val_handwritten", slice(640, 768))):
-        np.savez_compressed(folder / f"{name}.npz", images=images[rows], labels=labels[rows], source=np.full(len(labels[rows]), "mnist"))
+    for name, rows in (
+        ("train", slice(0, 512)),
+        ("val_printed", slice(512, 640)),
+        ("val_handwritten", slice(640, 768)),
+    ):
+        np.savez_compressed(
+            folder / f"{name}.npz", images=images[rows], labels=labels[rows], source=np.full(len(labels[rows]), "mnist")
+        )
     return folder
 
 
@@ -30,7 +36,10 @@ def test_one_epoch_training_run_writes_the_artifacts(tiny_dataset, tmp_path):
     metrics = train(config)
     assert metrics["training_data"] == {"extra": 1, "mnist": 512}
     assert (tmp_path / "artifacts" / "digits.tflite").exists()
-    assert json.loads((tmp_path / "artifacts" / "metrics.json").read_text())["artifact_version"] == metrics["artifact_version"]
+    assert (
+        json.loads((tmp_path / "artifacts" / "metrics.json").read_text())["artifact_version"]
+        == metrics["artifact_version"]
+    )
     classifier = DigitClassifier.load(tmp_path / "artifacts" / "digits.tflite")
     assert classifier.predict_proba(np.zeros((3, 28, 28), np.float32)).shape == (3, 10)
 

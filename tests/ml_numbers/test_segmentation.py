@@ -1,6 +1,5 @@
 """Segmenting a line of digits and reading whole numbers (no Django, no services: seconds)."""
 
-import io
 import json
 
 import numpy as np
@@ -63,7 +62,8 @@ def test_wide_spacing_and_one_digit():
 
 
 @pytest.mark.parametrize(
-    ("text", "font_path", "tracking"), [("0000", SANS_BOLD, -0.12), ("93", SANS_BOLD, -0.16), ("4711", SANS_BOLD, -0.25)]
+    ("text", "font_path", "tracking"),
+    [("0000", SANS_BOLD, -0.12), ("93", SANS_BOLD, -0.16), ("4711", SANS_BOLD, -0.25)],
 )
 def test_touching_digits_are_split(text, font_path, tracking, classifier):
     image = typeset(text, size=60, tracking=tracking, font_path=font_path)

@@ -15,8 +15,15 @@ def admin_client(client):
 
 @pytest.fixture
 def job_with_a_failure():
-    job = Job.objects.create(kind="zip", upload_name="meters.zip", total=2, processed=2, failed=1, status="done",
-                             expanded_at="2026-01-01T00:00Z")
+    job = Job.objects.create(
+        kind="zip",
+        upload_name="meters.zip",
+        total=2,
+        processed=2,
+        failed=1,
+        status="done",
+        expanded_at="2026-01-01T00:00Z",
+    )
     Image.objects.create(job=job, position=0, name="a/ok.png", status="done", digit=3, confidence=0.9, file="x/ok")
     Image.objects.create(job=job, position=1, name="a/bad.png", status="error", error="flaky storage", file="x/bad")
     return job

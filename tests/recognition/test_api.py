@@ -80,8 +80,15 @@ def test_unknown_job_is_404(api):
 def test_results_are_paginated_in_upload_order(api):
     job = Job.objects.create(kind="zip", upload_name="x.zip", total=1500)
     Image.objects.bulk_create(
-        Image(job=job, position=index, name=f"{index}.png", status="done", digit=index % 10, confidence=0.9,
-              top=[{"digit": index % 10, "probability": 0.9}])
+        Image(
+            job=job,
+            position=index,
+            name=f"{index}.png",
+            status="done",
+            digit=index % 10,
+            confidence=0.9,
+            top=[{"digit": index % 10, "probability": 0.9}],
+        )
         for index in range(1500)
     )
     first = api.get(f"/api/jobs/{job.id}/results/?page_size=1000").json()

@@ -82,8 +82,12 @@ def test_one_folder_is_named_after_it(batch):
     upload = client.pack_paths([folder])
     try:
         assert upload.name == "scans.zip"
-        assert sorted(members(upload)) == ["scans/a/b/c/deep_1.png", "scans/a/b/two_7.png", "scans/a/one_3.png",
-                                           "scans/top_5.png"]
+        assert sorted(members(upload)) == [
+            "scans/a/b/c/deep_1.png",
+            "scans/a/b/two_7.png",
+            "scans/a/one_3.png",
+            "scans/top_5.png",
+        ]
     finally:
         upload.close()
 
@@ -130,13 +134,16 @@ def test_nothing_to_send_and_clashing_names_are_refused(tmp_path):
 def test_write_csv_leaves_missing_values_empty():
     out = io.StringIO()
     count = client.write_csv(
-        [{"name": "a.png", "status": "done", "digit": 3, "text": "3", "confidence": 0.97, "error": "", "top": [1]},
-         {"name": "b.txt", "status": "error", "digit": None, "confidence": None, "error": "not an image"}],
+        [
+            {"name": "a.png", "status": "done", "digit": 3, "text": "3", "confidence": 0.97, "error": "", "top": [1]},
+            {"name": "b.txt", "status": "error", "digit": None, "confidence": None, "error": "not an image"},
+        ],
         out,
     )
     assert count == 2
-    assert out.getvalue() == ("name,status,digit,text,confidence,error\na.png,done,3,3,0.97,\n"
-                              "b.txt,error,,,,not an image\n")
+    assert out.getvalue() == (
+        "name,status,digit,text,confidence,error\na.png,done,3,3,0.97,\nb.txt,error,,,,not an image\n"
+    )
 
 
 def test_the_client_imports_without_django():
@@ -155,9 +162,24 @@ def test_client_sends_a_folder_and_a_zip_and_writes_the_csv(live_server, celery_
     output = tmp_path / "results.csv"
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     done = subprocess.run(
-        [sys.executable, "-m", "recognition.client", "--url", live_server.url, "--poll", "0.1",
-         "--output", str(output), str(folder), str(archive)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "recognition.client",
+            "--url",
+            live_server.url,
+            "--poll",
+            "0.1",
+            "--output",
+            str(output),
+            str(folder),
+            str(archive),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr
     assert "processed" in done.stderr and "job done" in done.stderr, done.stderr
@@ -208,8 +230,19 @@ def test_ocr_submit_waits_and_writes_the_csv(celery_worker_process, batch, tmp_p
     folder, archive, expected = batch
     output = tmp_path / "local.csv"
     out, err = io.StringIO(), io.StringIO()
-    call_command("ocr_submit", str(folder), str(archive), "--output", str(output), "--poll", "0.1",
-                 "--timeout", "120", stdout=out, stderr=err)
+    call_command(
+        "ocr_submit",
+        str(folder),
+        str(archive),
+        "--output",
+        str(output),
+        "--poll",
+        "0.1",
+        "--timeout",
+        "120",
+        stdout=out,
+        stderr=err,
+    )
     job = Job.objects.get()
     said = out.getvalue()
     assert f"job {job.id} queued ({len(expected)} images)" in said

@@ -111,8 +111,15 @@ def test_healthz_answers_only_safe_methods(client):
 
 
 def make_job(status, *, total=0, processed=0, age=timedelta(0), finished=None) -> Job:
-    job = Job.objects.create(kind=Job.Kind.ZIP, upload="jobs/x/upload/y", upload_name="x.zip", status=status,
-                             total=total, processed=processed, finished_at=finished)
+    job = Job.objects.create(
+        kind=Job.Kind.ZIP,
+        upload="jobs/x/upload/y",
+        upload_name="x.zip",
+        status=status,
+        total=total,
+        processed=processed,
+        finished_at=finished,
+    )
     Job.objects.filter(id=job.id).update(created_at=timezone.now() - age)
     job.refresh_from_db()
     return job
@@ -120,15 +127,23 @@ def make_job(status, *, total=0, processed=0, age=timedelta(0), finished=None) -
 
 def add_images(job, latencies):
     Image.objects.bulk_create(
-        Image(job=job, position=position, name=f"{position}.png", status=Image.Status.DONE, digit=1,
-              confidence=0.9, processed_at=job.created_at + timedelta(seconds=seconds))
+        Image(
+            job=job,
+            position=position,
+            name=f"{position}.png",
+            status=Image.Status.DONE,
+            digit=1,
+            confidence=0.9,
+            processed_at=job.created_at + timedelta(seconds=seconds),
+        )
         for position, seconds in enumerate(latencies)
     )
 
 
 @pytest.mark.django_db
-def test_metrics_show_jobs_images_latency_queues_and_workers(client, settings, monkeypatch,
-                                                             django_assert_max_num_queries):
+def test_metrics_show_jobs_images_latency_queues_and_workers(
+    client, settings, monkeypatch, django_assert_max_num_queries
+):
     now = timezone.now()
     running = make_job(Job.Status.RUNNING, total=10, processed=4, age=timedelta(seconds=30))
     add_images(running, [0.03, 0.2, 0.2, 7.0])

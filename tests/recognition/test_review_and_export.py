@@ -86,7 +86,17 @@ def test_csv_and_json_exports_hold_every_result(job):
     assert response.streaming
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert len(rows) == 13
-    assert list(rows[0]) == ["name", "status", "digit", "text", "confidence", "flagged", "corrected_label", "error", "model_version"]
+    assert list(rows[0]) == [
+        "name",
+        "status",
+        "digit",
+        "text",
+        "confidence",
+        "flagged",
+        "corrected_label",
+        "error",
+        "model_version",
+    ]
     by_name = {row["name"]: row for row in rows}
     assert by_name["5_5.png"]["corrected_label"] == "6" and by_name["5_5.png"]["digit"] == "5"
     assert "not an image" in by_name["notes.txt"]["error"]

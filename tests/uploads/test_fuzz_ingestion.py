@@ -5,7 +5,8 @@ HYPOTHESIS_PROFILE=long (e.g. `make test ARGS="tests/uploads/test_fuzz_ingestion
 import io
 import os
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ml.preprocess import ImageError, prepare
 from tests.factories import digit_image, digit_png, encode, make_zip

@@ -22,9 +22,12 @@ pytestmark = pytest.mark.django_db
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims a size; the pixel data never comes (a bomb costs nothing to make)."""
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)) + png_chunk(
-        b"IDAT", zlib.compress(b"\0" * 64)
-    ) + png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def png_chunk(kind: bytes, body: bytes) -> bytes:

@@ -36,13 +36,15 @@ def test_text_is_neither_image_nor_zip():
 
 
 def test_zip_with_folders_keeps_paths_and_ignores_hidden_files():
-    data = make_zip({
-        "a/one.png": digit_png(1),
-        "a/b/two.png": digit_png(2),
-        "__MACOSX/a/._one.png": b"resource fork",
-        ".DS_Store": b"finder",
-        "a/.hidden.png": digit_png(5),
-    })
+    data = make_zip(
+        {
+            "a/one.png": digit_png(1),
+            "a/b/two.png": digit_png(2),
+            "__MACOSX/a/._one.png": b"resource fork",
+            ".DS_Store": b"finder",
+            "a/.hidden.png": digit_png(5),
+        }
+    )
     assert is_zip(io.BytesIO(data))
     members = members_of(data)
     assert [member.name for member in members] == ["a/one.png", "a/b/two.png"]

@@ -69,5 +69,8 @@ def test_giving_up_a_chunk_records_the_reason_and_ends_the_job(expanded_job):
 
 def test_cancelled_job_skips_its_chunks(expanded_job):
     upload_services.cancel_job(job_id=expanded_job.id)
-    assert services.classify_chunk(job_id=expanded_job.id, image_ids=chunk_ids(expanded_job), classifier=get_classifier()) == 0
+    assert (
+        services.classify_chunk(job_id=expanded_job.id, image_ids=chunk_ids(expanded_job), classifier=get_classifier())
+        == 0
+    )
     assert Job.objects.get(id=expanded_job.id).status == "cancelled"

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 def run_job(members: dict[str, bytes], *, mode: str):
     job = upload_services.create_job(upload=SimpleUploadedFile("n.zip", make_zip(members)), mode=mode)
     upload_services.expand_zip_job(job_id=job.id)
-    services.classify_chunk(job_id=job.id, image_ids=list(job.images.values_list("id", flat=True)), classifier=get_classifier())
+    services.classify_chunk(
+        job_id=job.id, image_ids=list(job.images.values_list("id", flat=True)), classifier=get_classifier()
+    )
     return {image.name: image for image in job.images.all()}
 
 

@@ -27,12 +27,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders (recursive) or zips")
         parser.add_argument("--output", "-o", help="CSV file to write (default: standard output)")
-        parser.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True,
-                            help="follow the job until it ends and write its results (default); "
-                                 "--no-wait only creates it")
+        parser.add_argument(
+            "--wait",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="follow the job until it ends and write its results (default); --no-wait only creates it",
+        )
         parser.add_argument("--poll", type=float, default=0.5, help="seconds between checks (default 0.5)")
-        parser.add_argument("--timeout", type=float, default=0,
-                            help="stop waiting after this many seconds (default 0: no limit)")
+        parser.add_argument(
+            "--timeout", type=float, default=0, help="stop waiting after this many seconds (default 0: no limit)"
+        )
         parser.add_argument("--owner", help="username that owns the job (default: anonymous)")
 
     def handle(self, *args, paths, output, wait, poll, timeout, owner, **options):
@@ -45,11 +49,14 @@ class Command(BaseCommand):
             return
         job = self._wait(job, poll=poll, timeout=timeout, info=info)
         count = self._write(job, output)
-        info.write(f"job {job.status}: {job.processed}/{job.total} processed, {job.failed} failed, {count} rows"
-                   + (f" written to {output}" if output else ""))
+        info.write(
+            f"job {job.status}: {job.processed}/{job.total} processed, {job.failed} failed, {count} rows"
+            + (f" written to {output}" if output else "")
+        )
         if job.status != Job.Status.DONE:
-            raise CommandError(f"job {job.status}" + (f": {job.error}" if job.error else ""),
-                               returncode=exit_code_for(job.status))
+            raise CommandError(
+                f"job {job.status}" + (f": {job.error}" if job.error else ""), returncode=exit_code_for(job.status)
+            )
 
     def _owner(self, username):
         if not username:
@@ -66,8 +73,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc), returncode=exc.exit_code) from exc
         try:
             return create_job(
-                upload=UploadedFile(upload.file, name=upload.name, content_type=upload.content_type,
-                                    size=upload.size),
+                upload=UploadedFile(upload.file, name=upload.name, content_type=upload.content_type, size=upload.size),
                 owner=owner,
             )
         except UploadError as exc:
@@ -87,8 +93,10 @@ class Command(BaseCommand):
             if job.is_finished:
                 return job
             if deadline is not None and time.monotonic() > deadline:
-                raise CommandError(f"job {job.id} not finished after {timeout:g} s; it goes on "
-                                   f"({reverse('recognition:job', args=[job.id])})")
+                raise CommandError(
+                    f"job {job.id} not finished after {timeout:g} s; it goes on "
+                    f"({reverse('recognition:job', args=[job.id])})"
+                )
             time.sleep(poll)
 
     def _write(self, job: Job, output) -> int:

@@ -6,7 +6,9 @@ from uploads.services import export_labelled_images
 
 
 class Command(BaseCommand):
-    help = "Write every corrected image as DIR/<digit>/<id>.png: extra training data for `python -m ml train --extra DIR`."
+    help = (
+        "Write every corrected image as DIR/<digit>/<id>.png: extra training data for `python -m ml train --extra DIR`."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("directory", type=Path)
