@@ -136,3 +136,15 @@ def test_dropped_file_is_uploaded_and_a_bad_one_shows_the_reason(live_server, ce
     page.wait_for_selector("#job[data-polling=no]", timeout=60_000)
     assert page.locator("td.name").text_content() == "six.png"
     assert page.locator("td.digit").text_content() == "6"
+
+
+def test_job_page_fits_a_phone_screen(live_server, celery_worker_process, chromium_browser):
+    import requests
+
+    zip_bytes, _ = digits_zip(5, folder="a-rather-long-folder-name/with-a-subfolder/")
+    created = requests.post(f"{live_server.url}/api/jobs/", files={"file": ("phone.zip", zip_bytes)}, timeout=30).json()
+    page = chromium_browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(created["page_url"])
+    page.wait_for_selector("#job[data-polling=no]", timeout=60_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.locator("#results tbody tr").count() == 5
