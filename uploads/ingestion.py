@@ -42,8 +42,9 @@ def is_zip(file: BinaryIO) -> bool:
     return head in ZIP_MAGIC
 
 
-def identify_image(file: BinaryIO) -> str:
-    """Return the image format (PNG, JPEG, ...) from the header alone; nothing is decoded."""
+def identify_image(file: BinaryIO, *, unknown: str = "not an image") -> str:
+    """Return the image format (PNG, JPEG, ...) from the header alone; nothing is decoded.
+    `unknown` starts the refusal of a file Pillow does not recognise."""
     file.seek(0)
     try:
         with PIL.Image.open(file) as image:
@@ -51,7 +52,7 @@ def identify_image(file: BinaryIO) -> str:
     except PIL.Image.DecompressionBombError as exc:
         raise UploadError(f"image too large: {exc}") from exc
     except Exception as exc:
-        raise UploadError("not an image and not a zip: the file's format is not recognised") from exc
+        raise UploadError(f"{unknown}: the file's format is not recognised") from exc
     finally:
         file.seek(0)
 

@@ -41,7 +41,7 @@ def create_job(*, upload: UploadedFile, owner=None, **options) -> Job:
         archive, members = open_zip(upload, ingestion_limits())
         archive.close()
         return _create_zip_job(upload=upload, owner=owner, total=len(members), options=options)
-    identify_image(upload)
+    identify_image(upload, unknown="not an image and not a zip")
     return _create_image_job(upload=upload, owner=owner, options=options)
 
 
@@ -106,7 +106,7 @@ def _image_from_member(*, job_id, position, member: Member) -> Image:
         try:
             identify_image(io.BytesIO(member.data))
         except UploadError as exc:
-            error = str(exc).replace("not an image and not a zip", "not an image")
+            error = str(exc)
     if error:
         image.status, image.error, image.processed_at = Image.Status.ERROR, error, timezone.now()
     else:

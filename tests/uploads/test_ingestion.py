@@ -32,7 +32,7 @@ def test_png_is_identified_and_not_a_zip():
 
 def test_text_is_neither_image_nor_zip():
     with pytest.raises(UploadError, match="not an image and not a zip"):
-        identify_image(io.BytesIO(b"hello, this is text"))
+        identify_image(io.BytesIO(b"hello, this is text"), unknown="not an image and not a zip")
 
 
 def test_zip_with_folders_keeps_paths_and_ignores_hidden_files():
