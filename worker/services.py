@@ -13,7 +13,7 @@ from ml.inference import top_k
 from ml.numbers import NumberReading, is_single_digit, read_number
 from ml.preprocess import ImageError, open_image, to_network_input
 from uploads.models import Image, Job
-from uploads.services import count_results, finish_job_if_complete, is_cancelled, mark_job_running
+from uploads.services import count_results, finish_job_if_complete, mark_job_running
 
 logger = logging.getLogger(__name__)
 RESULT_FIELDS = [
@@ -33,12 +33,12 @@ RESULT_FIELDS = [
 
 def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> int:
     """Classify the chunk's pending images; returns how many results were written."""
-    if is_cancelled(job_id=job_id):
+    job = Job.objects.only("status", "mode", "review_threshold").get(id=job_id)
+    if job.status == Job.Status.CANCELLED:
         return 0
     images = list(Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING).only("id", "file"))
     written = 0
     if images:
-        job = Job.objects.only("mode", "review_threshold").get(id=job_id)
         mark_job_running(job_id=job_id)
         clock = time.perf_counter()
         inputs, numbers, errors = read_images(images, mode=job.mode, classifier=classifier)
