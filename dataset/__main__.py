@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     build_parser.add_argument("--printed-validation", type=int, default=defaults.printed_validation)
     build_parser.add_argument("--mnist-copies", type=int, default=defaults.mnist_copies)
     build_parser.add_argument("--small-digits-copies", type=int, default=defaults.small_digits_copies)
+    build_parser.add_argument("--not-digit", type=int, default=defaults.not_digit_train, help="not-a-digit pieces")
     build_parser.add_argument("--workers", type=int, default=defaults.workers)
+    build_parser.add_argument("--only", nargs="+", default=(), metavar="SET", help="build just these sets")
     args = parser.parse_args(argv)
     config = BuildConfig(
         seed=args.seed,
@@ -28,7 +30,9 @@ def main(argv: list[str] | None = None) -> None:
         printed_validation=args.printed_validation,
         mnist_copies=args.mnist_copies,
         small_digits_copies=args.small_digits_copies,
+        not_digit_train=args.not_digit,
         workers=args.workers,
+        only=tuple(args.only),
         out=args.out,
     )
     print(json.dumps(build(config), indent=2))

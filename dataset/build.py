@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset import fonts, handwritten, printed
+from dataset import fonts, handwritten, not_digits, printed
 from ml.preprocess import ImageError, to_network_input
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "build"
@@ -24,13 +24,16 @@ class BuildConfig:
     printed_validation: int = 5_000
     mnist_copies: int = 10  # augmented copies per training MNIST digit, besides the plain one
     small_digits_copies: int = 6
+    not_digit_train: int = 24_000  # half handwritten, half printed
+    not_digit_validation: int = 2_000
     workers: int = 2
     out: Path = DEFAULT_OUT
+    only: tuple[str, ...] = ()  # build just these sets (e.g. after adding one), keep the others
 
 
 @dataclass
 class Task:
-    kind: str  # "printed", "augment", "plain"
+    kind: str  # "printed", "augment", "plain", "not_digit_printed", "not_digit_handwritten"
     seed: tuple[int, ...]
     labels: np.ndarray
     source: str
@@ -61,6 +64,10 @@ def _picture(task: Task, rng: np.random.Generator, index: int, label: int):
         return printed.random_printed_digit(rng, task.fonts, label)
     if task.kind == "augment":
         return handwritten.augmented_handwritten(rng, task.masks[index])
+    if task.kind == "not_digit_printed":
+        return not_digits.random_printed_not_digit(rng, task.fonts)
+    if task.kind == "not_digit_handwritten":
+        return not_digits.random_handwritten_not_digit(rng, task.masks)
     return handwritten.plain_picture(task.masks[index])
 
 
@@ -85,6 +92,24 @@ def handwritten_tasks(
     return tasks
 
 
+def not_digit_tasks(seed: int, purpose: int, count: int, font_paths: list[str], images: np.ndarray) -> list[Task]:
+    """Half printed, half handwritten (from 0..255 MNIST `images`) wrong cuts, labelled NOT_A_DIGIT."""
+    labels = np.full(count // 2, not_digits.NOT_A_DIGIT)
+    return [
+        Task("not_digit_printed", (seed, purpose, start), labels[start : start + CHUNK], "not_digit", fonts=font_paths)
+        for start in range(0, len(labels), CHUNK)
+    ] + [
+        Task(
+            "not_digit_handwritten",
+            (seed, purpose + 1, start),
+            labels[start : start + CHUNK],
+            "not_digit",
+            masks=images,
+        )
+        for start in range(0, len(labels), CHUNK)
+    ]
+
+
 def plan(config: BuildConfig) -> dict[str, list[Task]]:
     train_families, held_out_families = fonts.split_families()
     mnist = handwritten.mnist_split()
@@ -98,6 +123,12 @@ def plan(config: BuildConfig) -> dict[str, list[Task]]:
         "val_printed": printed_tasks(config.seed, 4, config.printed_validation, fonts.font_paths(held_out_families)),
         "val_handwritten": handwritten_tasks(
             config.seed, 5, validation_mnist / 255.0, validation_mnist_labels, "mnist", 0
+        ),
+        "train_not_digit": not_digit_tasks(
+            config.seed, 6, config.not_digit_train, fonts.font_paths(train_families), train_mnist
+        ),
+        "val_not_digit": not_digit_tasks(
+            config.seed, 8, config.not_digit_validation, fonts.font_paths(held_out_families), validation_mnist
         ),
     }
 
@@ -113,27 +144,33 @@ def run_tasks(tasks: list[Task], pool) -> dict[str, np.ndarray]:
 
 def build(config: BuildConfig) -> dict:
     fonts.ensure_font_packages()
-    started = time.time()
     config.out.mkdir(parents=True, exist_ok=True)
     train_families, held_out_families = fonts.split_families()
-    counts = {}
+    manifest_path = config.out / "manifest.json"
+    earlier = json.loads(manifest_path.read_text()) if config.only and manifest_path.exists() else {}
+    counts, seconds = earlier.get("counts", {}), earlier.get("seconds", {})
     context = multiprocessing.get_context("fork")
     with context.Pool(config.workers) as pool:
         for name, tasks in plan(config).items():
+            if config.only and name not in config.only:
+                continue
+            started = time.time()
             arrays = run_tasks(tasks, pool if config.workers > 1 else None)
             np.savez_compressed(config.out / f"{name}.npz", **arrays)
             sources, source_counts = np.unique(arrays["source"], return_counts=True)
             counts[name] = {str(source): int(count) for source, count in zip(sources, source_counts)}
+            seconds[name] = round(time.time() - started, 1)
     manifest = {
         "seed": config.seed,
         "counts": counts,
+        "seconds": seconds,
         "train_families": train_families,
         "held_out_families": held_out_families,
         "mnist_validation_size": handwritten.MNIST_VALIDATION_SIZE,
         "mnist_split_seed": handwritten.MNIST_SPLIT_SEED,
-        "build_seconds": round(time.time() - started, 1),
+        "build_seconds": round(sum(seconds.values()), 1),
     }
-    (config.out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    manifest_path.write_text(json.dumps(manifest, indent=2))
     return manifest
 
 

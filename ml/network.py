@@ -9,6 +9,9 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+DIGITS = 10
+CLASSES = DIGITS + 1  # the ten digits, then "not a digit" (a wrong cut of a number, two digits in one piece)
+
 
 def conv_block(x, filters: int):
     x = layers.Conv2D(filters, 3, use_bias=False)(x)
@@ -17,7 +20,7 @@ def conv_block(x, filters: int):
 
 
 def build_model() -> keras.Model:
-    """(28, 28, 1) image in [0, 1] -> 10 logits (softmax and temperature are added at export)."""
+    """(28, 28, 1) image in [0, 1] -> 11 logits (softmax and temperature are added at export)."""
     inputs = keras.Input(shape=(28, 28, 1), name="image")
     x = conv_block(inputs, 16)  # 26x26
     x = conv_block(x, 32)  # 24x24
@@ -31,7 +34,7 @@ def build_model() -> keras.Model:
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
     x = layers.Dropout(0.4)(x)
-    logits = layers.Dense(10, name="logits")(x)
+    logits = layers.Dense(CLASSES, name="logits")(x)
     return keras.Model(inputs, logits, name="digits")
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ml.inference import DIGITS
 from ml.preprocess import BLANK_IMAGE, ImageError, open_image, to_network_input
-from ml.segmentation import Partition, segment_options
+from ml.segmentation import Lattice, segment_lattices
 
 CONFIDENCE_FLOOR = 1e-6  # keeps log() finite
-WHOLE_BONUS = 0.0
 
 
 @dataclass
@@ -25,22 +25,19 @@ class NumberReading:
 def read_number(image: Image.Image, classifier) -> NumberReading:
     """Digits left to right; ImageError if no digit is found.
 
-    Every candidate crop (all the ways to cut touching digits) goes through the classifier in one
-    batch; per blob the cut whose digits the classifier is surest of, weighed by width, wins.
+    Every candidate piece (all the ways to cut touching digits) goes through the classifier in one
+    batch; per blob the cut whose pieces are most probably digits, weighed by width, wins.  The
+    network's "not a digit" class is what makes half a digit, or two digits in one piece, improbable.
     """
-    options = segment_options(image)
-    crops = [crop for partitions in options for partition in partitions for crop in partition.crops]
+    lattices = segment_lattices(image)
+    crops = [crop for lattice in lattices for crop, _ in lattice.pieces.values()]
     if not crops:
         raise ImageError(BLANK_IMAGE)
-    probabilities = iter(classifier.predict_proba(np.stack([to_network_input(crop.image) for crop in crops])))
+    # With "not a digit": a piece's confidence includes the doubt that it is a digit at all.
+    probabilities = iter(classifier.predict_all(np.stack([to_network_input(crop.image) for crop in crops]))[:, :DIGITS])
     digits = []
-    for partitions in options:
-        scored = [(partition, [next(probabilities) for _ in partition.crops]) for partition in partitions]
-        partition, rows = max(scored, key=lambda item: _score(*item))
-        digits.extend(
-            {"digit": int(row.argmax()), "confidence": float(row.max()), "box": list(crop.box)}
-            for crop, row in zip(partition.crops, rows)
-        )
+    for lattice in lattices:
+        digits.extend(_best_cut(lattice, {key: next(probabilities) for key in lattice.pieces}))
     return NumberReading(
         text="".join(str(digit["digit"]) for digit in digits),
         confidence=float(np.prod([digit["confidence"] for digit in digits])),
@@ -48,16 +45,26 @@ def read_number(image: Image.Image, classifier) -> NumberReading:
     )
 
 
-def _score(partition: Partition, rows: list[np.ndarray]) -> float:
-    """Mean log-confidence per digit (neutral to the digit count) plus the width prior."""
-    bonus = WHOLE_BONUS if len(rows) == 1 else 0.0
-    return float(np.mean([np.log(max(row.max(), CONFIDENCE_FLOOR)) for row in rows])) + partition.prior + bonus
+def _best_cut(lattice: Lattice, rows: dict[tuple[int, int], np.ndarray]) -> list[dict]:
+    """The digits along the path maximising the log-probability that every piece is its likeliest
+    digit, plus the width priors."""
+    path = lattice.best_path(
+        lambda key: float(np.log(max(rows[key].max(), CONFIDENCE_FLOOR))) + lattice.width_prior(key)
+    )
+    return [
+        {
+            "digit": int(rows[key].argmax()),
+            "confidence": float(rows[key].max()),
+            "box": list(lattice.pieces[key][0].box),
+        }
+        for key in path
+    ]
 
 
 def is_single_digit(image: Image.Image) -> bool:
     """For the `auto` mode: one digit-like blob, not wide enough to be a run of touching digits."""
-    options = segment_options(image)
-    return len(options) == 1 and any(len(partition.crops) == 1 for partition in options[0])
+    lattices = segment_lattices(image)
+    return len(lattices) == 1 and len(lattices[0].best_path(lattices[0].width_prior)) == 1
 
 
 def predict_number_file(path: str | Path, classifier) -> dict:

@@ -20,6 +20,7 @@ from ml.preprocess import (
     ImageError,
     _as_float_pixels,
     _ink_strength,
+    _is_straight_line,
     _remove_impulse_noise,
     _to_workable_mode,
 )
@@ -34,8 +35,17 @@ MAX_HEIGHT = 1.6  # taller ones are rules (form-box borders), not digits
 MERGE_OVERLAP = 0.5  # share of the narrower blob's width two pieces of one digit overlap by
 DIGIT_ASPECT = 0.6  # typical digit width / height when the line gives no better estimate
 CUT_WINDOW = 0.3  # a cut is searched this share of a digit width either side of the even spot
-WIDTH_PRIOR = 0.25  # weight of (log of piece width / expected width)^2 against classifier log-confidence
+WIDTH_PRIOR = 0.25  # weight of (log of piece width / expected width)^2 against classifier log-probability
 MAX_OPTIONS = 8
+MIN_CUT_RATIO = 1.0  # a blob narrower than this many expected digit widths is one digit, uncut
+VALLEY_REACH = 0.12  # a valley is the thinnest column within this share of a digit width either side
+CUTS_PER_DIGIT = 3  # candidate cuts kept per expected digit, besides the cut by widths alone
+MIN_PIECE_WIDTH = 0.2  # pieces narrower (share of the expected digit width) are no digit...
+MAX_PIECE_WIDTH = 1.8  # ... nor wider ones, unless the piece is the whole blob
+MAX_DIGIT_WIDTH = 2.5  # a whole blob wider than this is never one digit
+RULE_MIN_HEIGHT = 0.75  # a straight upright stroke shorter than this (share of the line height) is no "1"
+RULE_MAX_HEIGHT = 1.3  # ... nor one taller than this
+RULE_OVERHANG = 0.2  # ... nor one reaching this far above or below the other digits
 
 
 @dataclass
@@ -63,50 +73,112 @@ class DigitCrop:
 
 
 @dataclass
-class Partition:
-    """One way to cut a blob into digits; `prior` is a log-score from the widths alone (0 = ideal)."""
+class Lattice:
+    """The ways to cut one blob (one digit or a run of touching digits) into digits.
 
-    crops: list[DigitCrop]
-    prior: float
+    `columns` are the candidate cut positions, 0 and the blob's width included; `pieces[(i, j)]`
+    is the crop between columns i and j with a log-score from its width alone (0 = a typical
+    digit's width).  A cut of the blob is a path of pieces from the first column to the last.
+    """
+
+    columns: list[int]
+    pieces: dict[tuple[int, int], tuple[DigitCrop, float]]
+
+    def best_path(self, score) -> list[tuple[int, int]]:
+        """The path with the highest sum of score((i, j)) over its pieces (dynamic programming)."""
+        best: dict[int, tuple[float, list[tuple[int, int]]]] = {0: (0.0, [])}
+        for end in range(1, len(self.columns)):
+            options = [
+                (best[start][0] + score((start, end)), best[start][1] + [(start, end)])
+                for start in range(end)
+                if start in best and (start, end) in self.pieces
+            ]
+            if options:
+                best[end] = max(options, key=lambda option: option[0])
+        return best.get(len(self.columns) - 1, (0.0, []))[1]
+
+    def width_prior(self, key: tuple[int, int]) -> float:
+        return self.pieces[key][1]
 
 
 def segment_digits(image: Image.Image) -> list[DigitCrop]:
     """The digits of a one-line number, left to right, cut by widths alone; ImageError if no ink."""
-    return [crop for options in segment_options(image) for crop in options[0].crops]
+    return [
+        lattice.pieces[key][0] for lattice in segment_lattices(image) for key in lattice.best_path(lattice.width_prior)
+    ]
 
 
-def segment_options(image: Image.Image) -> list[list[Partition]]:
-    """Per digit-like blob, left to right, the plausible ways to cut it, most likely by width first.
+def segment_lattices(image: Image.Image) -> list[Lattice]:
+    """Per digit-like blob, left to right, the ways it may be cut into digits.
 
     A handwritten 2 can be as wide as two touching printed digits, so widths alone cannot
-    always tell; the reader lets the classifier choose between the options.
+    always tell; the reader lets the classifier choose the path whose pieces are surest digits.
     """
     ink, factor = ink_map(image)
     labels, blobs = _components(ink)
+    blobs = _without_underlines(blobs, labels)
     line_height = _line_height(blobs)
     blobs = _merge_broken(blobs, line_height)
     line_height = _line_height(blobs)  # a broken digit's pieces no longer pull it down
     blobs = [blob for blob in blobs if _looks_like_digits(blob, line_height)]
+    blobs = _without_box_borders(blobs, labels, line_height)
     blobs.sort(key=lambda blob: blob.left + blob.right)
-    options = []
+    lattices = []
     for blob in blobs:
         expected = _expected_width(blobs, line_height, exclude=blob)
-        partitions = []
-        for count in _piece_counts(blob.width / expected):
-            crops = [_crop(ink, labels, piece, factor, image.size) for piece in _cut(blob, labels, count)]
-            pitch = blob.width / (count * expected)
-            partitions.append(
-                Partition([crop for crop in crops if crop is not None], -WIDTH_PRIOR * np.log(pitch) ** 2)
+        columns = _cut_columns(blob, labels, expected)
+        pieces = {}
+        for first, second in _plausible_pieces(columns, expected):
+            piece = _Blob(
+                blob.labels, blob.top, blob.bottom, blob.left + columns[first], blob.left + columns[second], 0
             )
-        options.append([partition for partition in partitions if partition.crops])
-    return [partitions for partitions in options if partitions]
+            crop = _crop(ink, labels, piece, factor, image.size)
+            if crop is not None:
+                pieces[(first, second)] = (crop, -WIDTH_PRIOR * np.log(piece.width / expected) ** 2)
+        lattice = Lattice(columns, pieces)
+        if lattice.best_path(lattice.width_prior):
+            lattices.append(lattice)
+    return lattices
+
+
+def _cut_columns(blob: _Blob, labels: np.ndarray, expected: float) -> list[int]:
+    """0, the blob's width, and between them the columns where touching digits may meet: the
+    thinnest columns near even spacing for each plausible digit count, and the profile's valleys."""
+    ratio = blob.width / expected
+    if ratio < MIN_CUT_RATIO:
+        return [0, blob.width]
+    profile = ndimage.uniform_filter1d(_own_ink(blob, labels).sum(axis=0).astype(float), 3)
+    likeliest = {piece.left - blob.left for piece in _cut(blob, profile, max(1, round(ratio)))}
+    even = {piece.left - blob.left for count in _piece_counts(ratio) for piece in _cut(blob, profile, count)}
+    reach = max(1, round(VALLEY_REACH * expected))
+    valleys = {
+        column
+        for column in range(1, blob.width - 1)
+        if profile[column] == profile[max(0, column - reach) : column + reach + 1].min()
+        and profile[column] < profile.max()
+    }
+    others = sorted((even | valleys) - likeliest, key=lambda column: profile[column])
+    chosen = likeliest | set(others[: CUTS_PER_DIGIT * math.ceil(ratio)])
+    return [0, *sorted(column for column in chosen if 0 < column < blob.width), blob.width]
+
+
+def _plausible_pieces(columns: list[int], expected: float) -> list[tuple[int, int]]:
+    """Pairs (i, j) of cut columns a digit can lie between; the whole blob too unless it is far
+    wider than any one digit (the expected width is a guess when no other digit stands apart)."""
+    last = len(columns) - 1
+    whole = [(0, last)] if columns[last] <= MAX_DIGIT_WIDTH * expected or last == 1 else []
+    return whole + [
+        (first, second)
+        for first in range(last)
+        for second in range(first + 1, last + 1)
+        if (first, second) != (0, last)
+        and MIN_PIECE_WIDTH * expected <= columns[second] - columns[first] <= MAX_PIECE_WIDTH * expected
+    ]
 
 
 def _piece_counts(ratio: float) -> list[int]:
-    """round(ratio) first, then the other counts a touching run of this width could hold."""
-    best = max(1, round(ratio))
-    others = range(max(1, int(ratio / 1.7)), max(1, math.ceil(ratio * 1.4)) + 1)
-    return [best, *(count for count in others if count != best)][:MAX_OPTIONS]
+    """The digit counts a touching run of this width could hold."""
+    return list(range(max(1, int(ratio / 1.7)), max(1, math.ceil(ratio * 1.4)) + 1))[:MAX_OPTIONS]
 
 
 def ink_map(image: Image.Image) -> tuple[np.ndarray, int]:
@@ -130,6 +202,45 @@ def _components(ink: np.ndarray) -> tuple[np.ndarray, list[_Blob]]:
             rows, cols = box
             blobs.append(_Blob((index + 1,), rows.start, rows.stop, cols.start, cols.stop, float(masses[index])))
     return labels, blobs
+
+
+def _is_rule(blob: _Blob, labels: np.ndarray) -> bool:
+    """A long, thin, straight stroke: a ruled line, a form-box border, an underline (or a "1")."""
+    return _is_straight_line(_own_ink(blob, labels))
+
+
+def _without_underlines(blobs: list[_Blob], labels: np.ndarray) -> list[_Blob]:
+    """Drop flat rules longer than the digits are tall (underlines, box edges), before they
+    could be merged with the digits above them as if they were a broken stroke."""
+    flat_rules = [blob for blob in blobs if blob.width > blob.height and _is_rule(blob, labels)]
+    others = [blob for blob in blobs if blob not in flat_rules]
+    if not others:
+        return blobs
+    tallest = max(blob.height for blob in others)
+    return others + [rule for rule in flat_rules if rule.width < tallest]
+
+
+def _without_box_borders(blobs: list[_Blob], labels: np.ndarray, line_height: float) -> list[_Blob]:
+    """Drop upright rules that cannot be a "1": much shorter or taller than the line's other
+    digits, or reaching well above or below them (the sides of a form box)."""
+    upright = [blob for blob in blobs if blob.height > blob.width and _is_rule(blob, labels)]
+    others = [blob for blob in blobs if blob not in upright and blob.height >= FULL_HEIGHT * line_height]
+    if not upright or not others:
+        return blobs
+    top, bottom = min(blob.top for blob in others), max(blob.bottom for blob in others)
+    reach = RULE_OVERHANG * line_height
+    borders = [
+        rule
+        for rule in upright
+        if not RULE_MIN_HEIGHT * line_height <= rule.height <= RULE_MAX_HEIGHT * line_height
+        or rule.top < top - reach
+        or rule.bottom > bottom + reach
+    ]
+    return [blob for blob in blobs if blob not in borders]
+
+
+def _own_ink(blob: _Blob, labels: np.ndarray) -> np.ndarray:
+    return np.isin(labels[blob.top : blob.bottom, blob.left : blob.right], blob.labels)
 
 
 def _line_height(blobs: list[_Blob]) -> float:
@@ -190,12 +301,10 @@ def _expected_width(blobs: list[_Blob], line_height: float, exclude: _Blob | Non
     return float(np.median(widths)) if widths else DIGIT_ASPECT * line_height
 
 
-def _cut(blob: _Blob, labels: np.ndarray, count: int) -> list[_Blob]:
+def _cut(blob: _Blob, profile: np.ndarray, count: int) -> list[_Blob]:
     """Split a run of touching digits at the columns with the least ink near even spacing."""
     if count == 1:
         return [blob]
-    own = np.isin(labels[blob.top : blob.bottom, blob.left : blob.right], blob.labels)
-    profile = ndimage.uniform_filter1d(own.sum(axis=0).astype(float), 3)
     cuts, start = [], 0
     for remaining in range(count, 1, -1):
         step = (blob.width - start) / remaining

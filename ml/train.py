@@ -16,7 +16,9 @@ from ml import calibration
 from ml.preprocess import ImageError, open_image, to_network_input
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-VALIDATION_SETS = ("val_printed", "val_handwritten")
+VALIDATION_SETS = ("val_printed", "val_handwritten")  # digits; the accuracy targets
+NOT_DIGIT_SETS = ("train_not_digit", "val_not_digit")  # wrong cuts of numbers, label 10
+DIGITS = 10  # columns 0..9 of the output are the digits, column 10 "not a digit"
 MAX_KERAS_BYTES = 5_000_000
 
 
@@ -55,7 +57,8 @@ def as_network_batch(images: np.ndarray) -> np.ndarray:
 
 
 def training_data(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    images, labels, sources = load_split(config.dataset_dir, "train")
+    parts = [load_split(config.dataset_dir, name) for name in ("train", "train_not_digit")]
+    images, labels, sources = (np.concatenate(arrays) for arrays in zip(*parts))
     if config.extra_dir is not None:
         extra_images, extra_labels = load_extra(config.extra_dir)
         images = np.concatenate([images, extra_images])
@@ -66,7 +69,7 @@ def training_data(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, dict[str
 
 
 def ensure_dataset(directory: Path) -> None:
-    if not all((directory / f"{name}.npz").exists() for name in ("train", *VALIDATION_SETS)):
+    if not all((directory / f"{name}.npz").exists() for name in ("train", *VALIDATION_SETS, *NOT_DIGIT_SETS)):
         from dataset.build import BuildConfig, build
 
         build(BuildConfig(out=directory))
@@ -102,25 +105,35 @@ def compile_model(config: TrainConfig, steps_per_epoch: int):
 
 def validation_logits(model, directory: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     result = {}
-    for name in VALIDATION_SETS:
+    for name in (*VALIDATION_SETS, "val_not_digit"):
         images, labels, _ = load_split(directory, name)
         result[name] = (model.predict(as_network_batch(images), batch_size=1024, verbose=0), labels)
     return result
 
 
+def digit_probabilities(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """What the worker reports for a picture of one digit: which digit, given that it is one."""
+    return calibration.softmax(logits[:, :DIGITS], temperature)
+
+
 def summarise(logits_by_set: dict, temperature: float) -> dict:
     summary = {}
-    for name, (logits, labels) in logits_by_set.items():
-        probabilities = calibration.softmax(logits, temperature)
+    digit_sets = {name: logits_by_set[name] for name in VALIDATION_SETS}
+    for name, (logits, labels) in digit_sets.items():
+        probabilities = digit_probabilities(logits, temperature)
         summary[name] = {
             "images": int(len(labels)),
             "accuracy": float((probabilities.argmax(axis=1) == labels).mean()),
-            "ece_uncalibrated": calibration.expected_calibration_error(calibration.softmax(logits), labels),
+            "ece_uncalibrated": calibration.expected_calibration_error(digit_probabilities(logits), labels),
             "ece": calibration.expected_calibration_error(probabilities, labels),
         }
-    all_logits = np.concatenate([logits for logits, _ in logits_by_set.values()])
-    all_labels = np.concatenate([labels for _, labels in logits_by_set.values()])
-    all_probabilities = calibration.softmax(all_logits, temperature)
+    if "val_not_digit" in logits_by_set:
+        summary["val_not_digit"] = not_digit_summary(
+            calibration.softmax(logits_by_set["val_not_digit"][0], temperature)
+        )
+    all_logits = np.concatenate([logits for logits, _ in digit_sets.values()])
+    all_labels = np.concatenate([labels for _, labels in digit_sets.values()])
+    all_probabilities = digit_probabilities(all_logits, temperature)
     summary["all"] = {
         "images": int(len(all_labels)),
         "accuracy": float((all_probabilities.argmax(axis=1) == all_labels).mean()),
@@ -128,6 +141,15 @@ def summarise(logits_by_set: dict, temperature: float) -> dict:
         "review": calibration.review_threshold(all_probabilities, all_labels),
     }
     return summary
+
+
+def not_digit_summary(probabilities: np.ndarray) -> dict:
+    """On pieces that are not one digit: (N, 11) calibrated probabilities, the last "not a digit"."""
+    return {
+        "images": int(len(probabilities)),
+        "called_not_a_digit": float((probabilities.argmax(axis=1) == DIGITS).mean()),
+        "mean_top_digit_confidence": float(probabilities[:, :DIGITS].max(axis=1).mean()),
+    }
 
 
 def file_version(path: Path) -> str:
@@ -153,15 +175,20 @@ def train(config: TrainConfig) -> dict:
     )
     training_seconds = time.time() - started
     logits_by_set = validation_logits(model, config.dataset_dir)
-    temperature = calibration.fit_temperature(
-        np.concatenate([logits for logits, _ in logits_by_set.values()]),
-        np.concatenate([labels for _, labels in logits_by_set.values()]),
-    )
+    temperature = fit_digit_temperature(logits_by_set)
     return _export(config, model, temperature, logits_by_set, counts, training_seconds)
 
 
+def fit_digit_temperature(logits_by_set: dict) -> float:
+    """Temperature for the digit confidences a person reads, fitted on the digit validation sets."""
+    return calibration.fit_temperature(
+        np.concatenate([logits_by_set[name][0][:, :DIGITS] for name in VALIDATION_SETS]),
+        np.concatenate([logits_by_set[name][1] for name in VALIDATION_SETS]),
+    )
+
+
 def _joined_validation(directory: Path) -> tuple[np.ndarray, np.ndarray]:
-    parts = [load_split(directory, name) for name in VALIDATION_SETS]
+    parts = [load_split(directory, name) for name in (*VALIDATION_SETS, "val_not_digit")]
     return np.concatenate([images for images, _, _ in parts]), np.concatenate([labels for _, labels, _ in parts])
 
 

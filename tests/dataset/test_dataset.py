@@ -1,8 +1,8 @@
 import numpy as np
 from PIL import Image
 
-from dataset import degrade, fonts, handwritten, printed
-from dataset.build import Task, printed_tasks, run_task
+from dataset import degrade, fonts, handwritten, not_digits, printed
+from dataset.build import Task, not_digit_tasks, printed_tasks, run_task
 
 
 def test_fonts_come_only_from_the_allowed_packages():
@@ -78,3 +78,28 @@ def test_small_digits_are_upscaled_masks():
     masks, labels = handwritten.load_small_digits()
     assert masks.shape == (1797, 32, 32) and 0 <= masks.min() and masks.max() <= 1
     assert set(labels) == set(range(10))
+
+
+def test_not_a_digit_pieces_are_labelled_and_reproducible():
+    _, held_out = fonts.split_families()
+    images = handwritten.mnist_split()["validation"][0][:50]
+    tasks = not_digit_tasks(seed=7, purpose=1, count=40, font_paths=fonts.font_paths(held_out), images=images)
+    assert {task.kind for task in tasks} == {"not_digit_printed", "not_digit_handwritten"}
+    for task in tasks:
+        first, second = run_task(task), run_task(task)
+        assert np.array_equal(first[0], second[0])
+        assert set(first[1]) == {not_digits.NOT_A_DIGIT} and len(first[1]) == 20
+
+
+def test_a_wrong_piece_is_two_digits_or_part_of_one_never_a_thin_stroke():
+    rng = np.random.default_rng(0)
+    zero = degrade.crop_to_ink(printed.render_glyph(fonts.font_paths(["DejaVu Sans"])[0], 64, 0))
+    for _ in range(50):
+        piece = not_digits.not_digit_mask(rng, zero, zero)
+        if piece is None:
+            continue
+        assert piece.shape[1] >= not_digits.MIN_PIECE_ASPECT * piece.shape[0]
+        is_pair = piece.shape[1] > 1.5 * zero.shape[1]
+        is_part = piece.shape[1] < 0.75 * zero.shape[1]
+        is_overcut = zero.shape[1] < piece.shape[1] < 2 * zero.shape[1]
+        assert is_pair or is_part or is_overcut

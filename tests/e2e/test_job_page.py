@@ -61,6 +61,7 @@ def test_review_filter_keyboard_correction_and_csv_download(live_server, celery_
     page.wait_for_selector("#job[data-polling=no]", timeout=60_000)
     assert page.text_content("#flagged") == str(flagged)
     page.check("#review-only")
+    page.wait_for_selector("#job[data-shown=review]")
     page.wait_for_function(f"document.querySelectorAll('#results tbody tr').length === {flagged}")
     shown = [float(text.rstrip("%")) for text in page.locator("td.confidence").all_text_contents()]
     assert shown == sorted(shown)

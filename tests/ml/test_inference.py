@@ -24,11 +24,14 @@ def test_version_is_the_artifact_hash(classifier):
 
 def test_probabilities_are_a_distribution_for_any_batch_size(classifier):
     inputs = np.random.default_rng(0).random((600, 28, 28), dtype=np.float32)
-    probabilities = classifier.predict_proba(inputs)
-    assert probabilities.shape == (600, 10) and probabilities.dtype == np.float32
+    everything = classifier.predict_all(inputs)
+    assert everything.shape == (600, 11) and everything.dtype == np.float32
+    assert np.allclose(everything.sum(axis=1), 1, atol=1e-5)
+    probabilities = classifier.predict_proba(inputs)  # the digits alone, given the picture is one
+    assert np.allclose(probabilities, everything[:, :10] / everything[:, :10].sum(axis=1, keepdims=True), atol=1e-6)
     assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
-    one_by_one = np.concatenate([classifier.predict_proba(inputs[i : i + 1]) for i in (0, 299, 599)])
-    assert np.allclose(one_by_one, probabilities[[0, 299, 599]], atol=1e-5)
+    one_by_one = np.concatenate([classifier.predict_all(inputs[i : i + 1]) for i in (0, 299, 599)])
+    assert np.allclose(one_by_one, everything[[0, 299, 599]], atol=1e-5)
     assert classifier.predict_proba(np.zeros((0, 28, 28), np.float32)).shape == (0, 10)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dataset import fonts, handwritten
-from dataset.build import handwritten_tasks, printed_tasks, run_task
+from dataset.build import handwritten_tasks, not_digit_tasks, printed_tasks, run_task
 from ml.inference import DigitClassifier
 
 FRESH_SEED = 424242
@@ -30,11 +30,11 @@ def printed_accuracy(classifier) -> float:
 
 
 def test_printed_held_out_families_no_regression(printed_accuracy):
-    assert printed_accuracy >= 0.96  # the committed artifact measures 98.0% here
+    assert printed_accuracy >= 0.96  # the committed artifact measures 97.5% here
 
 
 @pytest.mark.xfail(
-    reason="target not reached yet: the artifact reads ~97.5% of degraded held-out printed digits", strict=False
+    reason="target not reached yet: the artifact reads ~97.4% of degraded held-out printed digits", strict=False
 )
 def test_printed_held_out_families_target(printed_accuracy):
     assert printed_accuracy >= 0.99
@@ -45,3 +45,12 @@ def test_handwritten_held_out_mnist(classifier):
     chosen = np.random.default_rng(FRESH_SEED).choice(len(images), 400, replace=False)
     tasks = handwritten_tasks(FRESH_SEED, 99, images[chosen] / 255.0, labels[chosen], "mnist", copies=0)
     assert accuracy(classifier, tasks) >= 0.97
+
+
+def test_wrong_cuts_of_numbers_are_not_digits(classifier):
+    """The number reader's cuts rely on it: two digits in one piece, or part of one, is no digit."""
+    _, held_out = fonts.split_families()
+    images = handwritten.mnist_split()["validation"][0]
+    parts = [run_task(task) for task in not_digit_tasks(FRESH_SEED, 99, 400, fonts.font_paths(held_out), images)]
+    outputs = classifier.predict_all(np.concatenate([images for images, _, _ in parts]).astype(np.float32) / 255)
+    assert (outputs.argmax(axis=1) == 10).mean() >= 0.9

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dataset import handwritten
+from dataset import handwritten, not_digits
 from dataset.build import network_input_uint8
 from ml.inference import DigitClassifier
 from ml.train import ARTIFACTS, TrainConfig, as_network_batch, train
@@ -25,6 +25,15 @@ def tiny_dataset(tmp_path_factory):
         np.savez_compressed(
             folder / f"{name}.npz", images=images[rows], labels=labels[rows], source=np.full(len(labels[rows]), "mnist")
         )
+    rng = np.random.default_rng(0)
+    for name, count in (("train_not_digit", 64), ("val_not_digit", 32)):
+        pieces = [network_input_uint8(not_digits.random_handwritten_not_digit(rng, images[:100])) for _ in range(count)]
+        np.savez_compressed(
+            folder / f"{name}.npz",
+            images=np.stack(pieces),
+            labels=np.full(count, not_digits.NOT_A_DIGIT, np.uint8),
+            source=np.full(count, "not_digit"),
+        )
     return folder
 
 
@@ -34,7 +43,8 @@ def test_one_epoch_training_run_writes_the_artifacts(tiny_dataset, tmp_path):
     dark_on_light("3").save(extra / "3" / "correction.png")
     config = TrainConfig(dataset_dir=tiny_dataset, artifacts_dir=tmp_path / "artifacts", extra_dir=extra, epochs=1)
     metrics = train(config)
-    assert metrics["training_data"] == {"extra": 1, "mnist": 512}
+    assert metrics["training_data"] == {"extra": 1, "mnist": 512, "not_digit": 64}
+    assert metrics["validation"]["val_not_digit"]["images"] == 32
     assert (tmp_path / "artifacts" / "digits.tflite").exists()
     assert (
         json.loads((tmp_path / "artifacts" / "metrics.json").read_text())["artifact_version"]
@@ -42,6 +52,7 @@ def test_one_epoch_training_run_writes_the_artifacts(tiny_dataset, tmp_path):
     )
     classifier = DigitClassifier.load(tmp_path / "artifacts" / "digits.tflite")
     assert classifier.predict_proba(np.zeros((3, 28, 28), np.float32)).shape == (3, 10)
+    assert classifier.predict_all(np.zeros((3, 28, 28), np.float32)).shape == (3, 11)
 
 
 def test_exported_tflite_agrees_with_keras():
@@ -54,6 +65,6 @@ def test_exported_tflite_agrees_with_keras():
     images = handwritten.mnist_split()["validation"][0][:200]
     stored = np.stack([network_input_uint8(Image.fromarray(image)) for image in images])  # as the dataset stores them
     keras_probabilities = model.predict(as_network_batch(stored), verbose=0)
-    litert_probabilities = DigitClassifier.load().predict_proba(stored.astype(np.float32) / 255)
+    litert_probabilities = DigitClassifier.load().predict_all(stored.astype(np.float32) / 255)
     assert (keras_probabilities.argmax(1) == litert_probabilities.argmax(1)).all()
     assert np.abs(keras_probabilities - litert_probabilities).max() < 1e-3

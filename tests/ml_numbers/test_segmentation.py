@@ -90,6 +90,26 @@ def test_noise_specks_are_dropped():
     assert len(segment_digits(image)) == 2
 
 
+def test_underline_and_form_box_sides_are_not_digits(classifier):
+    image = typeset("3052", tracking=0.2)
+    width, height = image.size
+    draw = ImageDraw.Draw(image)
+    draw.line((20, height - 14, width - 20, height - 14), fill=0, width=3)  # underline, clear of the digits
+    draw.line((8, 4, 8, height - 4), fill=0, width=3)  # box sides, taller than the digits
+    draw.line((width - 8, 4, width - 8, height - 4), fill=0, width=3)
+    assert ink_blob_count(image) == 7
+    assert read_number(image, classifier).text == "3052"
+
+
+def test_a_short_tick_beside_a_number_is_not_a_one_but_a_real_one_stays(classifier):
+    image = typeset("1862", tracking=0.2)
+    pixels = np.asarray(image)
+    rows = np.flatnonzero((pixels < 128).any(axis=1))
+    draw = ImageDraw.Draw(image)
+    draw.line((12, rows[-1] - (rows[-1] - rows[0]) * 0.55, 12, rows[-1]), fill=0, width=3)  # half as tall
+    assert read_number(image, classifier).text == "1862"
+
+
 @pytest.mark.parametrize("text", ["3.14", "-42", "12-5"])
 def test_decimal_point_and_minus_sign_do_not_crash(text, classifier):
     reading = read_number(typeset(text, tracking=0.1), classifier)

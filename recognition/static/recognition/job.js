@@ -111,8 +111,10 @@
     let keepPolling = true;
     try {
       showJob(await getJson(jobUrl));
-      const query = "?page=" + page + "&page_size=" + pageSize + (reviewOnly() ? "&needs_review=true" : "");
+      const review = reviewOnly();
+      const query = "?page=" + page + "&page_size=" + pageSize + (review ? "&needs_review=true" : "");
       const pagePending = showResults(await getJson(resultsUrl + query));
+      section.dataset.shown = review ? "review" : "all";
       keepPolling = !jobEnded || pagePending;
     } catch (error) {
       console.error(error);
