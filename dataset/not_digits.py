@@ -13,8 +13,9 @@ import numpy as np
 from PIL import Image
 
 from dataset import degrade, handwritten, printed
+from ml.inference import DIGITS
 
-NOT_A_DIGIT = 10
+NOT_A_DIGIT = DIGITS  # the eleventh output, after the ten digits
 MIN_PIECE_ASPECT = 0.35  # thinner fragments look like a "1" (and a "1" is one): not used
 KINDS = ("pair", "overcut", "fragment")
 KIND_SHARES = (0.35, 0.4, 0.25)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-DIGITS = 10
+from ml.inference import DIGITS
+
 CLASSES = DIGITS + 1  # the ten digits, then "not a digit" (a wrong cut of a number, two digits in one piece)
 
 

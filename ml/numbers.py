@@ -23,13 +23,17 @@ class NumberReading:
 
 
 def read_number(image: Image.Image, classifier) -> NumberReading:
-    """Digits left to right; ImageError if no digit is found.
+    """Digits left to right; ImageError if no digit is found."""
+    return read_lattices(segment_lattices(image), classifier)
+
+
+def read_lattices(lattices: list[Lattice], classifier) -> NumberReading:
+    """The number that `segment_lattices` found; ImageError if it found no digit.
 
     Every candidate piece (all the ways to cut touching digits) goes through the classifier in one
     batch; per blob the cut whose pieces are most probably digits, weighed by width, wins.  The
     network's "not a digit" class is what makes half a digit, or two digits in one piece, improbable.
     """
-    lattices = segment_lattices(image)
     crops = [crop for lattice in lattices for crop, _ in lattice.pieces.values()]
     if not crops:
         raise ImageError(BLANK_IMAGE)
@@ -61,9 +65,8 @@ def _best_cut(lattice: Lattice, rows: dict[tuple[int, int], np.ndarray]) -> list
     ]
 
 
-def is_single_digit(image: Image.Image) -> bool:
+def is_single_digit(lattices: list[Lattice]) -> bool:
     """For the `auto` mode: one digit-like blob, not wide enough to be a run of touching digits."""
-    lattices = segment_lattices(image)
     return len(lattices) == 1 and len(lattices[0].best_path(lattices[0].width_prior)) == 1
 
 

@@ -13,12 +13,12 @@ import numpy as np
 
 from dataset.build import DEFAULT_OUT as DATASET_DIR
 from ml import calibration
+from ml.inference import DIGITS
 from ml.preprocess import ImageError, open_image, to_network_input
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 VALIDATION_SETS = ("val_printed", "val_handwritten")  # digits; the accuracy targets
 NOT_DIGIT_SETS = ("train_not_digit", "val_not_digit")  # wrong cuts of numbers, label 10
-DIGITS = 10  # columns 0..9 of the output are the digits, column 10 "not a digit"
 MAX_KERAS_BYTES = 5_000_000
 
 

@@ -10,8 +10,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ml.inference import top_k
-from ml.numbers import NumberReading, is_single_digit, read_number
+from ml.numbers import NumberReading, is_single_digit, read_lattices
 from ml.preprocess import ImageError, open_image, to_network_input
+from ml.segmentation import segment_lattices
 from uploads.models import Image, Job
 from uploads.services import count_results, finish_job_if_complete, mark_job_running
 
@@ -79,10 +80,11 @@ def read_images(images, *, mode: str, classifier):
         try:
             with image.file.open("rb") as stored:
                 picture = open_image(stored.read(), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
-            if mode == Job.Mode.DIGIT or (mode == Job.Mode.AUTO and is_single_digit(picture)):
+            lattices = None if mode == Job.Mode.DIGIT else segment_lattices(picture)
+            if lattices is None or (mode == Job.Mode.AUTO and is_single_digit(lattices)):
                 inputs[image.id] = to_network_input(picture)
             else:
-                numbers[image.id] = read_number(picture, classifier)
+                numbers[image.id] = read_lattices(lattices, classifier)
         except ImageError as exc:
             errors[image.id] = str(exc)
         except OSError as exc:

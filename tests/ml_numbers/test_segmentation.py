@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ml.inference import DigitClassifier
 from ml.numbers import NumberReading, is_single_digit, predict_number_file, read_number
 from ml.preprocess import ImageError
-from ml.segmentation import segment_digits
+from ml.segmentation import segment_digits, segment_lattices
 
 SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SANS_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -57,8 +57,8 @@ def test_separate_digits_come_out_left_to_right_with_boxes_in_image_coordinates(
 def test_wide_spacing_and_one_digit():
     assert len(segment_digits(typeset("72", tracking=3.0))) == 2
     assert len(segment_digits(typeset("8"))) == 1
-    assert is_single_digit(typeset("8"))
-    assert not is_single_digit(typeset("85", tracking=0.3))
+    assert is_single_digit(segment_lattices(typeset("8")))
+    assert not is_single_digit(segment_lattices(typeset("85", tracking=0.3)))
 
 
 @pytest.mark.parametrize(
