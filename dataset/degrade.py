@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -107,20 +108,77 @@ def add_stray_lines(rng: Rng, canvas: np.ndarray, pads: tuple[int, int, int, int
 
 # --- appearance ------------------------------------------------------------------------------
 
+NOISE_FLOOR = 6.0  # grey levels of quantisation and compression noise that every picture has
+SOLID_STROKES = 0.6  # ink coverage along the strokes from which a halfway threshold keeps them whole
+MIN_LEGIBILITY = 3.0  # stroke contrast over the noise below which strokes start to drown (judged by eye)
+STRENGTHS = (1.0, 0.5, 0.25, 0.0)  # texture, blur, noise and JPEG weaken in these steps until legible
+TEXTURE_WEIGHT = 1.5  # blotchy paper texture hides strokes more than fine sensor grain of the same spread
 
-def paint(rng: Rng, mask: np.ndarray, background: np.ndarray, ink: np.ndarray) -> np.ndarray:
-    """RGB float picture: ink of one colour over a paper/background of another."""
+
+def degrade(rng: Rng, framed: np.ndarray, pads, glyph_height: float, target_glyph_height: float) -> Image.Image:
+    """Ink mask (glyph already shaped and framed) -> stored, degraded picture that a person can still read."""
+    if rng.random() < 0.12:
+        framed = add_stray_lines(rng, framed, pads, int(glyph_height))
+    background, ink = _contrasting_colours(rng)
+    photo = legible_photograph(rng, framed, background, ink, target_glyph_height / glyph_height)
+    return random_storage_mode(rng, photo, background, ink, target_glyph_height)
+
+
+class Photo(NamedTuple):
+    image: Image.Image
+    legibility: float  # the strokes' grey-level contrast over the noise's spread
+    stroke_level: float  # typical ink coverage along the strokes, 1 = solid
+    ink_cover: float  # the share of pixels that are mostly ink
+
+
+def legible_photograph(rng: Rng, mask: np.ndarray, background: np.ndarray, ink: np.ndarray, scale: float) -> Photo:
+    """Degrade at full strength first, and weaker while the noise drowns the strokes."""
+    for strength in STRENGTHS:
+        photo = photograph(rng, mask, background, ink, scale, strength)
+        if photo.legibility >= MIN_LEGIBILITY:
+            break
+    return photo
+
+
+def photograph(
+    rng: Rng, mask: np.ndarray, background: np.ndarray, ink: np.ndarray, scale: float, strength: float
+) -> Photo:
+    """Paint, resample, blur and add noise; legibility = the strokes' grey-level contrast over the noise's."""
+    glyph_height = mask.shape[0] * scale
+    texture = _texture(rng, *mask.shape) * strength if rng.random() < 0.3 else np.zeros(mask.shape, np.float32)
+    picture, ink_share = paint(rng, mask, background, ink, texture)
+    resample = _resampling_filter(rng)
+    blur = _blur_radius(rng, glyph_height) * strength
+    image = _resized(Image.fromarray(picture.astype(np.uint8), mode="RGB"), scale, resample)
+    image = image.filter(ImageFilter.GaussianBlur(blur)) if blur > 0 else image
+    ink_map = np.asarray(_resized(Image.fromarray(ink_share, mode="F"), scale, resample))
+    ink_map = ndimage.gaussian_filter(ink_map, blur) if blur > 0 else ink_map
+    colour_distance = float(np.linalg.norm(background - ink) / np.sqrt(3))
+    image, sensor_noise = camera_and_scanner_noise(rng, image, colour_distance, glyph_height, strength)
+    coverage = stroke_level(ink_map)
+    noise = max(NOISE_FLOOR, math.hypot(sensor_noise, TEXTURE_WEIGHT * float(texture.std())))
+    legibility = coverage * abs(_luma(background) - _luma(ink)) / noise
+    return Photo(image, legibility, coverage, float((ink_map >= 0.5).mean()))
+
+
+def stroke_level(ink_map: np.ndarray) -> float:
+    """Typical ink coverage along the strokes (1 = solid), after resampling and blur thinned them."""
+    strokes = ink_map[ink_map > 0.1 * float(ink_map.max())]
+    return float(np.percentile(strokes, 75)) if strokes.size else 0.0
+
+
+def paint(
+    rng: Rng, mask: np.ndarray, background: np.ndarray, ink: np.ndarray, texture: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB float picture of ink over textured paper, the ink's share of each pixel)."""
     height, width = mask.shape
-    paper = np.broadcast_to(background, (height, width, 3)).astype(np.float32)
-    if rng.random() < 0.3:
-        paper = paper + _texture(rng, height, width)[:, :, None]
-    opacity = rng.uniform(0.75, 1.0)
-    alpha = (mask * opacity)[:, :, None]
-    picture = paper * (1 - alpha) + np.asarray(ink, dtype=np.float32) * alpha
-    if rng.random() < 0.35:
-        picture = picture * _lighting(rng, height, width)[:, :, None]
-        picture = picture * min(1.0, 255.0 / max(float(picture.max()), 1.0))  # dim rather than clip
-    return np.clip(picture, 0, 255)
+    paper = np.broadcast_to(background, (height, width, 3)).astype(np.float32) + texture[:, :, None]
+    alpha = mask * rng.uniform(0.75, 1.0)
+    picture = paper * (1 - alpha[:, :, None]) + np.asarray(ink, dtype=np.float32) * alpha[:, :, None]
+    light = _lighting(rng, height, width) if rng.random() < 0.35 else np.ones((height, width))
+    picture = picture * light[:, :, None]
+    dim = min(1.0, 255.0 / max(float(picture.max()), 1.0))  # dim rather than clip
+    return np.clip(picture * dim, 0, 255), (alpha * light * dim).astype(np.float32)
 
 
 def _contrasting_colours(rng: Rng) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +201,7 @@ def _luma(colour: np.ndarray) -> float:
 
 def _texture(rng: Rng, height: int, width: int) -> np.ndarray:
     grain = ndimage.gaussian_filter(rng.normal(0, 1, (height, width)), rng.uniform(0.5, 4))
-    return grain / max(grain.std(), 1e-6) * rng.uniform(3, 18)
+    return (grain / max(grain.std(), 1e-6) * rng.uniform(3, 18)).astype(np.float32)
 
 
 def _lighting(rng: Rng, height: int, width: int) -> np.ndarray:
@@ -155,34 +213,38 @@ def _lighting(rng: Rng, height: int, width: int) -> np.ndarray:
     return 1.0 + rng.uniform(0.1, 0.5) * ramp
 
 
-def resample_to_height(
-    rng: Rng, picture: np.ndarray, current_glyph_height: float, target_glyph_height: float
-) -> Image.Image:
-    image = Image.fromarray(picture.astype(np.uint8), mode="RGB")
-    scale = target_glyph_height / current_glyph_height
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+def _resampling_filter(rng: Rng) -> Image.Resampling:
     filters = [Image.Resampling.BOX, Image.Resampling.BILINEAR, Image.Resampling.LANCZOS, Image.Resampling.NEAREST]
-    choice = filters[rng.choice(len(filters), p=[0.4, 0.3, 0.2, 0.1])]
-    return image.resize(size, choice)
+    return filters[rng.choice(len(filters), p=[0.4, 0.3, 0.2, 0.1])]
 
 
-def camera_and_scanner_noise(rng: Rng, image: Image.Image, contrast: float, glyph_height: float) -> Image.Image:
-    """Blur, sensor noise, salt-and-pepper and JPEG, never so strong that a person could not read it."""
-    small = glyph_height < 16  # a few pixels of blur or noise already erase such digits
-    if rng.random() < 0.35:
-        image = image.filter(
-            ImageFilter.GaussianBlur(rng.uniform(0.3, 0.6 if small else 1.2) * max(1.0, glyph_height / 28))
-        )
+def _resized(image: Image.Image, scale: float, resample: Image.Resampling) -> Image.Image:
+    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), resample)
+
+
+def _blur_radius(rng: Rng, glyph_height: float) -> float:
+    if rng.random() >= 0.35:
+        return 0.0
+    small = glyph_height < 16  # a few pixels of blur already erase such digits
+    return rng.uniform(0.3, 0.6 if small else 1.2) * max(1.0, glyph_height / 28)
+
+
+def camera_and_scanner_noise(
+    rng: Rng, image: Image.Image, contrast: float, glyph_height: float, strength: float = 1.0
+) -> tuple[Image.Image, float]:
+    """Sensor noise, salt-and-pepper and JPEG; returns the picture and the sensor noise's sigma."""
+    small = glyph_height < 16
     pixels = np.asarray(image, dtype=np.float32)
+    sigma = 0.0
     if rng.random() < 0.4:
-        sigma = rng.uniform(0.02, 0.06 if small else 0.1 if glyph_height < 40 else 0.16) * contrast
+        sigma = rng.uniform(0.02, 0.06 if small else 0.1 if glyph_height < 40 else 0.16) * contrast * strength
         pixels = pixels + rng.normal(0, sigma, pixels.shape[:2])[:, :, None]
-    if rng.random() < 0.1 and not small:
+    if rng.random() < 0.1 and not small and strength > 0:
         pixels = _salt_and_pepper(rng, pixels, rng.uniform(0.002, 0.015))
     image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), mode="RGB")
-    if rng.random() < 0.35:
+    if rng.random() < 0.35 and strength > 0:
         image = _jpeg_round_trip(image, int(rng.uniform(60 if small else 25, 92)))
-    return image
+    return image, sigma
 
 
 def _salt_and_pepper(rng: Rng, pixels: np.ndarray, density: float) -> np.ndarray:
@@ -200,35 +262,26 @@ def _jpeg_round_trip(image: Image.Image, quality: int) -> Image.Image:
 
 
 def random_storage_mode(
-    rng: Rng, image: Image.Image, background: np.ndarray, ink: np.ndarray, glyph_height: float
+    rng: Rng, photo: Photo, background: np.ndarray, ink: np.ndarray, glyph_height: float
 ) -> Image.Image:
     roll = rng.random()
     if roll < 0.4:
-        return image.convert("L")
-    if roll < 0.45 and glyph_height >= 20:
-        return _bilevel(image, background, ink)
-    return image
+        return photo.image.convert("L")
+    if roll < 0.45 and glyph_height >= 20 and photo.stroke_level >= SOLID_STROKES:
+        return _bilevel(photo, background, ink)
+    return photo.image
 
 
-def _bilevel(image: Image.Image, background: np.ndarray, ink: np.ndarray) -> Image.Image:
-    """Fax/bilevel scan: threshold halfway between paper and ink (unless that loses the ink)."""
-    grey = image.convert("L")
+def _bilevel(photo: Photo, background: np.ndarray, ink: np.ndarray) -> Image.Image:
+    """Fax/bilevel scan: threshold halfway between paper and ink, unless that loses the ink or
+    turns shading and noise into ink."""
+    grey = photo.image.convert("L")
     middle = (_luma(background) + _luma(ink)) / 2
-    bilevel = grey.point(lambda value: 255 if value > middle else 0).convert("1")
-    ink_share = np.asarray(bilevel).mean()
-    return bilevel if 0.01 < ink_share < 0.99 else grey
-
-
-def degrade(rng: Rng, framed: np.ndarray, pads, glyph_height: float, target_glyph_height: float) -> Image.Image:
-    """Ink mask (glyph already shaped and framed) -> stored, degraded picture."""
-    if rng.random() < 0.12:
-        framed = add_stray_lines(rng, framed, pads, int(glyph_height))
-    background, ink = _contrasting_colours(rng)
-    picture = paint(rng, framed, background, ink)
-    image = resample_to_height(rng, picture, glyph_height, target_glyph_height)
-    contrast = float(np.linalg.norm(background - ink) / np.sqrt(3))
-    image = camera_and_scanner_noise(rng, image, contrast, target_glyph_height)
-    return random_storage_mode(rng, image, background, ink, target_glyph_height)
+    levels = np.asarray(grey)
+    is_ink = levels < middle if _luma(ink) < _luma(background) else levels > middle
+    if not 0.5 * photo.ink_cover <= is_ink.mean() <= 2 * photo.ink_cover + 0.01:
+        return grey
+    return grey.point(lambda value: 255 if value > middle else 0).convert("1")
 
 
 def random_glyph_height(rng: Rng, low: float = 8, high: float = 300) -> float:

@@ -28,7 +28,8 @@ IMPULSE_SHARE = 0.001  # ... and this share of such grains in the border means s
 NOISY = 0.08  # background noise above this share of the ink peak gets smoothed
 MIN_SPECK_FRACTION = 0.08  # ink blobs lighter than this share of the heaviest blob are specks
 RULED_LINE_ELONGATION = 7.0  # length / thickness from which a straight blob is a ruled line
-RULED_LINE_DIGIT_SHARE = 0.15  # a line is dropped only if the other ink weighs this share of it
+RULED_LINE_DIGIT_EXTENT = 0.3  # a line is dropped only if the other ink spans this share of its length,
+LINE_FRAGMENT_SHARE = 0.02  # ... counting the pieces that weigh this share of it (not specks)
 
 BLANK_IMAGE = "blank image: no ink found"
 
@@ -269,14 +270,14 @@ def _border_noise(distance: np.ndarray) -> float:
 
 
 def _keep_digit(ink: np.ndarray) -> np.ndarray:
-    """Drop specks and stray ruled lines, then crop to the bounding box of the digit's ink."""
+    """Drop stray ruled lines and specks, then crop to the bounding box of the digit's ink."""
     labels, count = _ink_groups(ink > 0.3)
     if count == 0:
         raise ImageError(BLANK_IMAGE)
     indices = np.arange(1, count + 1)
     masses = ndimage.sum_labels(ink, labels, index=indices)
-    kept = indices[masses >= masses.max() * MIN_SPECK_FRACTION]
-    kept = _without_ruled_lines(labels, kept, masses)
+    rest = np.setdiff1d(indices, _ruled_lines(labels, masses))
+    kept = rest[masses[rest - 1] >= masses[rest - 1].max() * MIN_SPECK_FRACTION]
     keep = ndimage.binary_dilation(np.isin(labels, kept), structure=np.ones((3, 3)))  # keep the anti-aliased rim
     rows = np.flatnonzero(keep.any(axis=1))
     cols = np.flatnonzero(keep.any(axis=0))
@@ -294,19 +295,52 @@ def _ink_groups(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return grouped * mask, count
 
 
-def _without_ruled_lines(labels: np.ndarray, kept: np.ndarray, masses: np.ndarray) -> np.ndarray:
-    """Form-box borders and underlines are separate, long, thin, straight blobs.
+def _ruled_lines(labels: np.ndarray, masses: np.ndarray) -> np.ndarray:
+    """Labels of form-box borders and underlines: long, thin, straight blobs beside the rest of the ink.
 
-    They are dropped when a substantial non-line blob (the digit) remains; a lone
-    straight blob is kept, since it may be a "1".
+    A straight stroke that overlaps the rest's span (the bar of a 7 whose joint broke) is part of
+    the digit. Lines are dropped only when the other ink is of some size (a thin or faint digit
+    weighs far less than a bold line, and may be in pieces); a lone straight blob is kept, since it
+    may be a "1".
     """
+    indices = np.arange(1, len(masses) + 1)
     boxes = ndimage.find_objects(labels)
-    is_line = np.array([_is_straight_line(labels[boxes[index - 1]] == index) for index in kept])
-    if not is_line.any() or is_line.all():
-        return kept
-    if masses[kept[~is_line] - 1].max() < RULED_LINE_DIGIT_SHARE * masses[kept[is_line] - 1].max():
-        return kept
-    return kept[~is_line]
+    substantial = indices[masses >= LINE_FRAGMENT_SHARE * masses.max()]
+    heavy = indices[masses >= MIN_SPECK_FRACTION * masses.max()]
+    lines = np.array(
+        [
+            index
+            for index in heavy
+            if _is_straight_line(labels[boxes[index - 1]] == index) and _beside(boxes, index, substantial)
+        ],
+        dtype=int,
+    )
+    if lines.size == 0:
+        return lines
+    others = np.setdiff1d(indices, lines)
+    pieces = others[masses[others - 1] >= LINE_FRAGMENT_SHARE * masses[lines - 1].max()]
+    if pieces.size == 0 or _extent(boxes, pieces) < RULED_LINE_DIGIT_EXTENT * _extent(boxes, lines):
+        return lines[:0]
+    return lines
+
+
+def _beside(boxes: list, label: int, labels: np.ndarray) -> bool:
+    """Whether an upright blob lies left or right of the other blobs (a flat one above or below)."""
+    rest = [boxes[other - 1] for other in labels if other != label]
+    if not rest:
+        return False
+    box = boxes[label - 1]
+    across = 1 if box[0].stop - box[0].start >= box[1].stop - box[1].start else 0
+    start, stop = min(other[across].start for other in rest), max(other[across].stop for other in rest)
+    return box[across].stop <= start or box[across].start >= stop
+
+
+def _extent(boxes: list, labels: np.ndarray) -> int:
+    """The longer side of the box around these blobs."""
+    chosen = [boxes[label - 1] for label in labels]
+    height = max(box[0].stop for box in chosen) - min(box[0].start for box in chosen)
+    width = max(box[1].stop for box in chosen) - min(box[1].start for box in chosen)
+    return max(height, width)
 
 
 def _is_straight_line(component: np.ndarray) -> bool:

@@ -1,5 +1,6 @@
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from dataset import degrade, fonts, handwritten, not_digits, printed
 from dataset.build import Task, not_digit_tasks, printed_tasks, run_task
@@ -103,3 +104,30 @@ def test_a_wrong_piece_is_two_digits_or_part_of_one_never_a_thin_stroke():
         is_part = piece.shape[1] < 0.75 * zero.shape[1]
         is_overcut = zero.shape[1] < piece.shape[1] < 2 * zero.shape[1]
         assert is_pair or is_part or is_overcut
+
+
+def _measured_legibility(picture: Image.Image, mask: np.ndarray) -> float:
+    """Independent of the generator's bookkeeping: the strokes' contrast over the paper's spread around
+    its lighting plane, read off the picture."""
+    grey = np.asarray(picture.convert("L"), dtype=np.float64)
+    rows, cols = np.indices(grey.shape)
+    design = np.stack([np.ones(grey.size), rows.ravel(), cols.ravel()], axis=1)
+    is_paper = ~ndimage.binary_dilation(mask > 0, iterations=3).ravel()
+    plane = design @ np.linalg.lstsq(design[is_paper], grey.ravel()[is_paper], rcond=None)[0]
+    residual = grey.ravel() - plane
+    spread = 1.4826 * np.median(np.abs(residual[is_paper]))
+    return abs(float(np.median(residual[mask.ravel() > 0.9]))) / max(spread, 1.0)
+
+
+def test_degradation_weakens_until_a_hairline_digit_stays_legible():
+    rng = np.random.default_rng(0)
+    mask = np.zeros((48, 36), np.float32)
+    mask[8:40, 17:19] = 1  # a thin "1"
+    background, ink = np.array([200.0, 200.0, 200.0]), np.array([110.0, 110.0, 110.0])
+    full_strength = [
+        _measured_legibility(degrade.photograph(rng, mask, background, ink, 1.0, 1.0).image, mask) for _ in range(300)
+    ]
+    legible = [degrade.legible_photograph(rng, mask, background, ink, 1.0) for _ in range(300)]
+    assert min(full_strength) < 2.0  # the noise alone can drown such strokes ...
+    assert min(photo.legibility for photo in legible) >= degrade.MIN_LEGIBILITY
+    assert min(_measured_legibility(photo.image, mask) for photo in legible) >= 2.5  # ... but never does

@@ -206,3 +206,25 @@ def test_specks_do_not_move_the_crop(reference):
     for x, y in [(5, 5), (190, 12), (10, 185)]:
         speckled.putpixel((x, y), 0)
     assert similarity(to_network_input(speckled), to_network_input(image)) > 0.98
+
+
+def broken_faint_digit(digit: str, size=(120, 160)) -> Image.Image:
+    """A light-grey digit with gaps, as thresholding breaks up a faint stroke."""
+    mask = np.asarray(digit_mask(digit, size)).copy()
+    gaps = np.kron(np.random.default_rng(0).random((size[1] // 8, size[0] // 8)) < 0.4, np.ones((8, 8), bool))
+    mask[gaps] = 0
+    return Image.fromarray((255 - 0.45 * mask).astype(np.uint8))
+
+
+def test_a_box_border_beside_a_faint_broken_digit_is_dropped():
+    alone = broken_faint_digit("2")
+    boxed = alone.copy()
+    ImageDraw.Draw(boxed).rectangle((110, 5, 115, 155), fill=0)  # a bold form-box side in the margin
+    assert similarity(to_network_input(boxed), to_network_input(alone)) > 0.95
+
+
+def test_a_lone_one_is_kept_beside_a_few_specks():
+    one = dark_on_light("1", size=(120, 160))
+    for x, y in [(10, 10), (100, 150), (15, 140)]:
+        ImageDraw.Draw(one).ellipse((x, y, x + 3, y + 3), fill=0)
+    check_output(to_network_input(one))
