@@ -120,7 +120,8 @@ def degrade(rng: Rng, framed: np.ndarray, pads, glyph_height: float, target_glyp
     if rng.random() < 0.12:
         framed = add_stray_lines(rng, framed, pads, int(glyph_height))
     background, ink = _contrasting_colours(rng)
-    photo = legible_photograph(rng, framed, background, ink, target_glyph_height / glyph_height)
+    scale = target_glyph_height / glyph_height
+    photo = legible_photograph(rng, framed, background, ink, scale=scale, glyph_height=target_glyph_height)
     return random_storage_mode(rng, photo, background, ink, target_glyph_height)
 
 
@@ -131,20 +132,31 @@ class Photo(NamedTuple):
     ink_cover: float  # the share of pixels that are mostly ink
 
 
-def legible_photograph(rng: Rng, mask: np.ndarray, background: np.ndarray, ink: np.ndarray, scale: float) -> Photo:
-    """Degrade at full strength first, and weaker while the noise drowns the strokes."""
+def legible_photograph(
+    rng: Rng, mask: np.ndarray, background: np.ndarray, ink: np.ndarray, *, scale: float, glyph_height: float
+) -> Photo:
+    """Degrade at full strength first, and weaker while the noise drowns the strokes.
+
+    `scale` resizes the framed mask; `glyph_height` is the digit's height after that, in pixels.
+    """
     for strength in STRENGTHS:
-        photo = photograph(rng, mask, background, ink, scale, strength)
+        photo = photograph(rng, mask, background, ink, scale=scale, glyph_height=glyph_height, strength=strength)
         if photo.legibility >= MIN_LEGIBILITY:
             break
     return photo
 
 
 def photograph(
-    rng: Rng, mask: np.ndarray, background: np.ndarray, ink: np.ndarray, scale: float, strength: float
+    rng: Rng,
+    mask: np.ndarray,
+    background: np.ndarray,
+    ink: np.ndarray,
+    *,
+    scale: float,
+    glyph_height: float,
+    strength: float,
 ) -> Photo:
     """Paint, resample, blur and add noise; legibility = the strokes' grey-level contrast over the noise's."""
-    glyph_height = mask.shape[0] * scale
     texture = _texture(rng, *mask.shape) * strength if rng.random() < 0.3 else np.zeros(mask.shape, np.float32)
     picture, ink_share = paint(rng, mask, background, ink, texture)
     resample = _resampling_filter(rng)

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from dataset.build import DEFAULT_OUT as DATASET_DIR
+from dataset.degrade import MIN_LEGIBILITY
 from ml import calibration
 from ml.inference import DigitClassifier, given_a_digit
 from ml.train import ARTIFACTS, VALIDATION_SETS, as_network_batch, load_split, not_digit_summary
@@ -282,6 +283,8 @@ def render_markdown(card: dict) -> str:
             f"Dataset seed {dataset.get('seed')}; printed training families: {', '.join(dataset.get('train_families', []))}.",
             f"Held-out printed families (every 5th family sorted by name): {', '.join(dataset.get('held_out_families', []))}.",
             f"Held-out MNIST part: {dataset.get('mnist_validation_size')} images (fixed permutation seed {dataset.get('mnist_split_seed')}).",
+            "Degradations (all sets): texture, blur, sensor noise and JPEG are drawn again at half strength until the "
+            f"strokes' contrast is at least {MIN_LEGIBILITY:g} times the noise's spread, so no picture is beyond a person's reading.",
         ]
     lines += [
         "",

@@ -125,9 +125,12 @@ def test_degradation_weakens_until_a_hairline_digit_stays_legible():
     mask[8:40, 17:19] = 1  # a thin "1"
     background, ink = np.array([200.0, 200.0, 200.0]), np.array([110.0, 110.0, 110.0])
     full_strength = [
-        _measured_legibility(degrade.photograph(rng, mask, background, ink, 1.0, 1.0).image, mask) for _ in range(300)
+        _measured_legibility(
+            degrade.photograph(rng, mask, background, ink, scale=1.0, glyph_height=32, strength=1.0).image, mask
+        )
+        for _ in range(300)
     ]
-    legible = [degrade.legible_photograph(rng, mask, background, ink, 1.0) for _ in range(300)]
+    legible = [degrade.legible_photograph(rng, mask, background, ink, scale=1.0, glyph_height=32) for _ in range(300)]
     assert min(full_strength) < 2.0  # the noise alone can drown such strokes ...
     assert min(photo.legibility for photo in legible) >= degrade.MIN_LEGIBILITY
     assert min(_measured_legibility(photo.image, mask) for photo in legible) >= 2.5  # ... but never does
