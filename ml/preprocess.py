@@ -298,10 +298,10 @@ def _ink_groups(mask: np.ndarray) -> tuple[np.ndarray, int]:
 def _ruled_lines(labels: np.ndarray, masses: np.ndarray) -> np.ndarray:
     """Labels of form-box borders and underlines: long, thin, straight blobs beside the rest of the ink.
 
-    A straight stroke that overlaps the rest's span (the bar of a 7 whose joint broke) is part of
-    the digit. Lines are dropped only when the other ink is of some size (a thin or faint digit
-    weighs far less than a bold line, and may be in pieces); a lone straight blob is kept, since it
-    may be a "1".
+    A straight stroke that overlaps the rest's span is part of the digit, and so is every stroke
+    when all of them are straight (a 1, or a 7 whose bar came apart). Lines are dropped only when
+    the other ink is of some size (a thin or faint digit weighs far less than a bold line, and may
+    be in pieces).
     """
     indices = np.arange(1, len(masses) + 1)
     boxes = ndimage.find_objects(labels)
@@ -315,8 +315,8 @@ def _ruled_lines(labels: np.ndarray, masses: np.ndarray) -> np.ndarray:
         ],
         dtype=int,
     )
-    if lines.size == 0:
-        return lines
+    if lines.size == 0 or all(_is_straight_line(labels[boxes[index - 1]] == index) for index in substantial):
+        return lines[:0]  # only straight strokes: a 1, or a 7 whose bar came apart
     others = np.setdiff1d(indices, lines)
     pieces = others[masses[others - 1] >= LINE_FRAGMENT_SHARE * masses[lines - 1].max()]
     if pieces.size == 0 or _extent(boxes, pieces) < RULED_LINE_DIGIT_EXTENT * _extent(boxes, lines):

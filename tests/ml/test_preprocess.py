@@ -228,3 +228,15 @@ def test_a_lone_one_is_kept_beside_a_few_specks():
     for x, y in [(10, 10), (100, 150), (15, 140)]:
         ImageDraw.Draw(one).ellipse((x, y, x + 3, y + 3), fill=0)
     check_output(to_network_input(one))
+
+
+def test_a_seven_broken_at_its_joint_keeps_its_bar():
+    def seven(stem_top: int) -> Image.Image:
+        image = Image.new("L", (160, 160), 255)
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((30, 20, 100, 28), fill=0)
+        draw.line((96, stem_top, 60, 140), fill=0, width=8)
+        return image
+
+    broken, whole = to_network_input(seven(stem_top=40)), to_network_input(seven(stem_top=24))
+    assert similarity(broken, whole) > 0.8  # 0.88: the gap only; without the bar it is a 1
