@@ -306,17 +306,13 @@ def _ruled_lines(labels: np.ndarray, masses: np.ndarray) -> np.ndarray:
     indices = np.arange(1, len(masses) + 1)
     boxes = ndimage.find_objects(labels)
     substantial = indices[masses >= LINE_FRAGMENT_SHARE * masses.max()]
+    straight = {index for index in substantial if _is_straight_line(labels[boxes[index - 1]] == index)}
+    if len(straight) == len(substantial):
+        return indices[:0]  # only straight strokes: a 1, or a 7 whose bar came apart
     heavy = indices[masses >= MIN_SPECK_FRACTION * masses.max()]
-    lines = np.array(
-        [
-            index
-            for index in heavy
-            if _is_straight_line(labels[boxes[index - 1]] == index) and _beside(boxes, index, substantial)
-        ],
-        dtype=int,
-    )
-    if lines.size == 0 or all(_is_straight_line(labels[boxes[index - 1]] == index) for index in substantial):
-        return lines[:0]  # only straight strokes: a 1, or a 7 whose bar came apart
+    lines = np.array([index for index in heavy if index in straight and _beside(boxes, index, substantial)], dtype=int)
+    if lines.size == 0:
+        return lines
     others = np.setdiff1d(indices, lines)
     pieces = others[masses[others - 1] >= LINE_FRAGMENT_SHARE * masses[lines - 1].max()]
     if pieces.size == 0 or _extent(boxes, pieces) < RULED_LINE_DIGIT_EXTENT * _extent(boxes, lines):
