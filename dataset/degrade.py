@@ -20,9 +20,13 @@ Rng = np.random.Generator
 # --- geometry --------------------------------------------------------------------------------
 
 
-def random_affine(rng: Rng, mask: np.ndarray, max_rotation: float = 12.0, max_shear: float = 0.2) -> np.ndarray:
-    angle = math.radians(rng.uniform(-max_rotation, max_rotation))
+def random_affine(
+    rng: Rng, mask: np.ndarray, max_rotation: float = 12.0, max_shear: float = 0.2, max_lean: float = 90.0
+) -> np.ndarray:
+    """Rotate, shear and stretch; `max_lean` caps the clockwise lean (rotation and shear, degrees)."""
+    angle = rng.uniform(-max_rotation, max_rotation)
     shear = rng.uniform(-max_shear, max_shear) if rng.random() < 0.4 else 0.0
+    angle = math.radians(min(angle, max_lean + math.degrees(math.atan(shear))))  # shear < 0 leans clockwise
     stretch = math.exp(rng.uniform(-0.2, 0.2))  # width / height aspect change
     forward = _rotation(angle) @ np.array([[1.0, shear], [0.0, 1.0]]) @ np.diag([stretch, 1.0])
     return _apply_affine(mask, forward)

@@ -25,7 +25,10 @@ MIN_CONTRAST = 16.0  # ink must differ from the background by this many grey lev
 MIN_SIGNAL_TO_NOISE = 3.0  # ink peak over the typical background distance
 IMPULSE_LEVEL = 64.0  # a pixel this far from its 3x3 median is a salt or pepper grain
 IMPULSE_SHARE = 0.001  # ... and this share of such grains in the border means salt-and-pepper noise
+SMALL_PICTURE_SIDE = 64  # below this, salt and pepper grains are found one by one (the border band is thin)
 NOISY = 0.08  # background noise above this share of the ink peak gets smoothed
+INK_LEVEL = 0.3  # of the ink peak: the digit's strokes
+FAINT_INK_LEVEL = 0.1  # ... and fainter ink, among which form lines are looked for
 MIN_SPECK_FRACTION = 0.08  # ink blobs lighter than this share of the heaviest blob are specks
 RULED_LINE_ELONGATION = 7.0  # length / thickness from which a straight blob is a ruled line
 RULED_LINE_DIGIT_EXTENT = 0.3  # a line is dropped only if the other ink spans this share of its length,
@@ -183,14 +186,27 @@ def _flatten_alpha(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def _remove_impulse_noise(pixels: np.ndarray) -> np.ndarray:
     """Salt-and-pepper noise: isolated extreme pixels, which a 3x3 median removes.
 
-    Judged on the border band only, because thin strokes also differ from their median.
+    In a big picture the noise is judged on the border band only, because thin strokes also
+    differ from their median. A small picture's band holds too few pixels to judge, so there
+    only the grains themselves are replaced: pixels far brighter or darker than all 8 neighbours.
     """
     grey = pixels.mean(axis=2)
-    if min(grey.shape) < 24:
-        return pixels
+    if min(grey.shape) < SMALL_PICTURE_SIDE:
+        return _replace_isolated_grains(pixels, grey)
     if _border_impulse_share(grey) < IMPULSE_SHARE:
         return pixels
     return ndimage.median_filter(pixels, size=(3, 3, 1))
+
+
+def _replace_isolated_grains(pixels: np.ndarray, grey: np.ndarray) -> np.ndarray:
+    ring = np.ones((3, 3), dtype=bool)
+    ring[1, 1] = False
+    brightest = ndimage.maximum_filter(grey, footprint=ring, mode="nearest")
+    darkest = ndimage.minimum_filter(grey, footprint=ring, mode="nearest")
+    grains = (grey > brightest + IMPULSE_LEVEL) | (grey < darkest - IMPULSE_LEVEL)
+    if not grains.any():
+        return pixels
+    return np.where(grains[:, :, None], ndimage.median_filter(pixels, size=(3, 3, 1)), pixels)
 
 
 def _border_impulse_share(grey: np.ndarray) -> float:
@@ -271,13 +287,13 @@ def _border_noise(distance: np.ndarray) -> float:
 
 def _keep_digit(ink: np.ndarray) -> np.ndarray:
     """Drop stray ruled lines and specks, then crop to the bounding box of the digit's ink."""
-    labels, count = _ink_groups(ink > 0.3)
+    ink = _without_ruled_lines(ink)
+    labels, count = _ink_groups(ink > INK_LEVEL)
     if count == 0:
         raise ImageError(BLANK_IMAGE)
     indices = np.arange(1, count + 1)
     masses = ndimage.sum_labels(ink, labels, index=indices)
-    rest = np.setdiff1d(indices, _ruled_lines(labels, masses))
-    kept = rest[masses[rest - 1] >= masses[rest - 1].max() * MIN_SPECK_FRACTION]
+    kept = indices[masses >= masses.max() * MIN_SPECK_FRACTION]
     keep = ndimage.binary_dilation(np.isin(labels, kept), structure=np.ones((3, 3)))  # keep the anti-aliased rim
     rows = np.flatnonzero(keep.any(axis=1))
     cols = np.flatnonzero(keep.any(axis=0))
@@ -285,6 +301,23 @@ def _keep_digit(ink: np.ndarray) -> np.ndarray:
     if cropped.max() <= 0:
         raise ImageError(BLANK_IMAGE)
     return cropped
+
+
+def _without_ruled_lines(ink: np.ndarray) -> np.ndarray:
+    """Erase form lines and rescale the rest to full strength.
+
+    Lines are looked for among faint ink too: a bold line can outshine a thin, faint digit so
+    much that at the usual ink level only the line would be left.
+    """
+    labels, count = _ink_groups(ink > FAINT_INK_LEVEL)
+    if count == 0:
+        return ink
+    lines = _ruled_lines(ink, labels, ndimage.sum_labels(ink, labels, index=np.arange(1, count + 1)))
+    if lines.size == 0:
+        return ink
+    rest = ink * ~ndimage.binary_dilation(np.isin(labels, lines), structure=np.ones((3, 3)))
+    peak = _ink_peak(rest)
+    return np.clip(rest / peak, 0.0, 1.0) if peak > 0 else ink
 
 
 def _ink_groups(mask: np.ndarray) -> tuple[np.ndarray, int]:
@@ -295,7 +328,7 @@ def _ink_groups(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return grouped * mask, count
 
 
-def _ruled_lines(labels: np.ndarray, masses: np.ndarray) -> np.ndarray:
+def _ruled_lines(ink: np.ndarray, labels: np.ndarray, masses: np.ndarray) -> np.ndarray:
     """Labels of form-box borders and underlines: long, thin, straight blobs beside the rest of the ink.
 
     A straight stroke that overlaps the rest's span is part of the digit, and so is every stroke
@@ -306,7 +339,7 @@ def _ruled_lines(labels: np.ndarray, masses: np.ndarray) -> np.ndarray:
     indices = np.arange(1, len(masses) + 1)
     boxes = ndimage.find_objects(labels)
     substantial = indices[masses >= LINE_FRAGMENT_SHARE * masses.max()]
-    straight = {index for index in substantial if _is_straight_line(labels[boxes[index - 1]] == index)}
+    straight = {index for index in substantial if _is_straight_line(_blob_ink(ink, labels, boxes, index))}
     if len(straight) == len(substantial):
         return indices[:0]  # only straight strokes: a 1, or a 7 whose bar came apart
     heavy = indices[masses >= MIN_SPECK_FRACTION * masses.max()]
@@ -339,12 +372,20 @@ def _extent(boxes: list, labels: np.ndarray) -> int:
     return max(height, width)
 
 
+def _blob_ink(ink: np.ndarray, labels: np.ndarray, boxes: list, label: int) -> np.ndarray:
+    box = boxes[label - 1]
+    return ink[box] * (labels[box] == label)
+
+
 def _is_straight_line(component: np.ndarray) -> bool:
+    """Whether a blob's ink (or mask; zero elsewhere) is long and thin; weighted by the ink, so
+    that a rim of blur does not make a line look thick."""
     rows, cols = np.nonzero(component)
     if len(rows) < 8:
         return False
-    spread = np.cov(np.stack([rows, cols]).astype(np.float64)) + np.eye(2) / 12  # + a pixel's own extent
-    smallest, largest = np.linalg.eigvalsh(spread)
+    weights = component[rows, cols].astype(np.float64)
+    spread = np.cov(np.stack([rows, cols]).astype(np.float64), aweights=weights) + np.eye(2) / 12
+    smallest, largest = np.linalg.eigvalsh(spread)  # + a pixel's own extent, above
     return largest >= RULED_LINE_ELONGATION**2 * smallest
 
 

@@ -17,6 +17,7 @@ from scipy import ndimage
 
 from ml.preprocess import (
     BLANK_IMAGE,
+    INK_LEVEL,
     ImageError,
     _as_float_pixels,
     _ink_strength,
@@ -26,7 +27,6 @@ from ml.preprocess import (
 )
 
 WORKING_SIDE = 1024  # a line of ten digits stays sharp; bigger pictures are box-downscaled
-INK_LEVEL = 0.3  # as preprocessing's _keep_digit
 SPECK_MASS = 0.02  # blobs lighter than this share of the heaviest one are noise
 BIG_MASS = 0.25  # blobs at least this share of the heaviest one set the line height
 FULL_HEIGHT = 0.7  # a blob this tall (share of the line height) is a digit on its own
