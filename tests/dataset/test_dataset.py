@@ -134,3 +134,20 @@ def test_degradation_weakens_until_a_hairline_digit_stays_legible():
     assert min(full_strength) < 2.0  # the noise alone can drown such strokes ...
     assert min(photo.legibility for photo in legible) >= degrade.MIN_LEGIBILITY
     assert min(_measured_legibility(photo.image, mask) for photo in legible) >= 2.5  # ... but never does
+
+
+def _clockwise_lean(mask: np.ndarray) -> float:
+    """Degrees a vertical bar leans clockwise (its top to the right), from the ink's moments."""
+    rows, cols = np.nonzero(mask > 0.5)
+    covariance = np.cov(np.stack([rows, cols]).astype(float))
+    return float(np.degrees(-0.5 * np.arctan2(2 * covariance[0, 1], covariance[0, 0] - covariance[1, 1])))
+
+
+def test_a_capped_lean_holds_for_rotation_and_shear_together():
+    bar = np.pad(np.ones((60, 4), np.float32), 10)
+    free, capped = [], []
+    for seed in range(200):
+        free.append(_clockwise_lean(degrade.random_affine(np.random.default_rng(seed), bar)))
+        capped.append(_clockwise_lean(degrade.random_affine(np.random.default_rng(seed), bar, max_lean=3.0)))
+    assert max(free) > 15  # rotation and shear add up
+    assert max(capped) < 3.5 and min(capped) == min(free)  # only the clockwise side is cut

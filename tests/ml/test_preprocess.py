@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFile, ImageFont
 
-from ml.preprocess import INPUT_SIZE, ImageError, open_image, prepare, to_network_input
+from ml.preprocess import INPUT_SIZE, ImageError, _remove_impulse_noise, open_image, prepare, to_network_input
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
@@ -240,3 +240,35 @@ def test_a_seven_broken_at_its_joint_keeps_its_bar():
 
     broken, whole = to_network_input(seven(stem_top=40)), to_network_input(seven(stem_top=24))
     assert similarity(broken, whole) > 0.8  # 0.88: the gap only; without the bar it is a 1
+
+
+def faint_thin_two(size=(120, 160), width: int = 3) -> Image.Image:
+    """A 2 in thin strokes only 60 grey levels darker than the paper."""
+    image = Image.new("L", size, 235)
+    draw = ImageDraw.Draw(image)
+    draw.arc((30, 20, 90, 80), start=180, end=40, fill=175, width=width)
+    draw.line((85, 65, 30, 130), fill=175, width=width)
+    draw.line((30, 130, 92, 130), fill=175, width=width)
+    return image
+
+
+def test_a_bold_underline_does_not_outshine_a_faint_thin_digit():
+    alone = faint_thin_two()
+    underlined = alone.copy()
+    ImageDraw.Draw(underlined).rectangle((20, 146, 100, 152), fill=0)
+    assert similarity(to_network_input(underlined), to_network_input(alone)) > 0.9
+
+
+def test_a_small_pictures_grains_are_removed_and_its_hairlines_kept():
+    picture = Image.new("L", (40, 40), 140)
+    ImageDraw.Draw(picture).line((5, 35, 35, 5), fill=40, width=1)  # a one-pixel diagonal stroke
+    grains = [(8, 10), (30, 30), (20, 6), (12, 20)]
+    for x, y in grains:
+        picture.putpixel((x, y), 0 if x % 2 else 255)
+    pixels = np.asarray(picture, dtype=np.float32)[:, :, None]
+    cleaned = _remove_impulse_noise(pixels)[:, :, 0]
+    assert [cleaned[y, x] for x, y in grains] == [140] * len(grains)
+    stroke_mask = Image.new("1", (40, 40))
+    ImageDraw.Draw(stroke_mask).line((5, 35, 35, 5), fill=1, width=1)
+    stroke = np.asarray(stroke_mask)
+    assert np.array_equal(cleaned[stroke], pixels[:, :, 0][stroke])
