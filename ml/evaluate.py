@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from dataset.build import DEFAULT_OUT as DATASET_DIR
 from dataset.degrade import MIN_LEGIBILITY
+from dataset.printed import ONE_MAX_LEAN
 from ml import calibration
 from ml.inference import DigitClassifier, given_a_digit
 from ml.train import ARTIFACTS, VALIDATION_SETS, as_network_batch, load_split, not_digit_summary
@@ -285,6 +286,8 @@ def render_markdown(card: dict) -> str:
             f"Held-out MNIST part: {dataset.get('mnist_validation_size')} images (fixed permutation seed {dataset.get('mnist_split_seed')}).",
             "Degradations (all sets): texture, blur, sensor noise and JPEG are drawn again at half strength until the "
             f"strokes' contrast is at least {MIN_LEGIBILITY:g} times the noise's spread, so no picture is beyond a person's reading.",
+            f"Printed 1s lean at most {ONE_MAX_LEAN:g} degrees clockwise (rotation and shear together): further, their flag "
+            "lies flat and people read a 7.",
         ]
     lines += [
         "",

@@ -25,10 +25,12 @@ MIN_CONTRAST = 16.0  # ink must differ from the background by this many grey lev
 MIN_SIGNAL_TO_NOISE = 3.0  # ink peak over the typical background distance
 IMPULSE_LEVEL = 64.0  # a pixel this far from its 3x3 median is a salt or pepper grain
 IMPULSE_SHARE = 0.001  # ... and this share of such grains in the border means salt-and-pepper noise
+MIN_BORDER_TEST_SIDE = 24  # smaller pictures have too thin a border band to judge noise on
 SMALL_PICTURE_SIDE = 64  # below this, salt and pepper grains are found one by one (the border band is thin)
 NOISY = 0.08  # background noise above this share of the ink peak gets smoothed
 INK_LEVEL = 0.3  # of the ink peak: the digit's strokes
 FAINT_INK_LEVEL = 0.1  # ... and fainter ink, among which form lines are looked for
+OUTSHONE_LEVEL = 0.5  # a digit whose ink peaks below this share of a line's is rescaled once the line is gone
 MIN_SPECK_FRACTION = 0.08  # ink blobs lighter than this share of the heaviest blob are specks
 RULED_LINE_ELONGATION = 7.0  # length / thickness from which a straight blob is a ruled line
 RULED_LINE_DIGIT_EXTENT = 0.3  # a line is dropped only if the other ink spans this share of its length,
@@ -186,16 +188,16 @@ def _flatten_alpha(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def _remove_impulse_noise(pixels: np.ndarray) -> np.ndarray:
     """Salt-and-pepper noise: isolated extreme pixels, which a 3x3 median removes.
 
-    In a big picture the noise is judged on the border band only, because thin strokes also
-    differ from their median. A small picture's band holds too few pixels to judge, so there
-    only the grains themselves are replaced: pixels far brighter or darker than all 8 neighbours.
+    The noise is judged on the border band only, because thin strokes also differ from their
+    median. A small picture's band holds too few pixels to catch sparse grains, so there the
+    grains themselves are replaced too: pixels far brighter or darker than all 8 neighbours.
     """
     grey = pixels.mean(axis=2)
+    if min(grey.shape) >= MIN_BORDER_TEST_SIDE and _border_impulse_share(grey) >= IMPULSE_SHARE:
+        return ndimage.median_filter(pixels, size=(3, 3, 1))
     if min(grey.shape) < SMALL_PICTURE_SIDE:
         return _replace_isolated_grains(pixels, grey)
-    if _border_impulse_share(grey) < IMPULSE_SHARE:
-        return pixels
-    return ndimage.median_filter(pixels, size=(3, 3, 1))
+    return pixels
 
 
 def _replace_isolated_grains(pixels: np.ndarray, grey: np.ndarray) -> np.ndarray:
@@ -287,13 +289,14 @@ def _border_noise(distance: np.ndarray) -> float:
 
 def _keep_digit(ink: np.ndarray) -> np.ndarray:
     """Drop stray ruled lines and specks, then crop to the bounding box of the digit's ink."""
-    ink = _without_ruled_lines(ink)
+    ink = _faint_digit_without_bold_lines(ink)
     labels, count = _ink_groups(ink > INK_LEVEL)
     if count == 0:
         raise ImageError(BLANK_IMAGE)
     indices = np.arange(1, count + 1)
     masses = ndimage.sum_labels(ink, labels, index=indices)
-    kept = indices[masses >= masses.max() * MIN_SPECK_FRACTION]
+    rest = np.setdiff1d(indices, _ruled_lines(ink, labels, masses))
+    kept = rest[masses[rest - 1] >= masses[rest - 1].max() * MIN_SPECK_FRACTION]
     keep = ndimage.binary_dilation(np.isin(labels, kept), structure=np.ones((3, 3)))  # keep the anti-aliased rim
     rows = np.flatnonzero(keep.any(axis=1))
     cols = np.flatnonzero(keep.any(axis=0))
@@ -303,12 +306,10 @@ def _keep_digit(ink: np.ndarray) -> np.ndarray:
     return cropped
 
 
-def _without_ruled_lines(ink: np.ndarray) -> np.ndarray:
-    """Erase form lines and rescale the rest to full strength.
-
-    Lines are looked for among faint ink too: a bold line can outshine a thin, faint digit so
-    much that at the usual ink level only the line would be left.
-    """
+def _faint_digit_without_bold_lines(ink: np.ndarray) -> np.ndarray:
+    """A bold form line can outshine a thin, faint digit so much that at the usual ink level
+    only the line is left: look for lines among faint ink too, and if what remains without
+    them is faint, erase them and rescale the rest to full strength."""
     labels, count = _ink_groups(ink > FAINT_INK_LEVEL)
     if count == 0:
         return ink
@@ -317,7 +318,7 @@ def _without_ruled_lines(ink: np.ndarray) -> np.ndarray:
         return ink
     rest = ink * ~ndimage.binary_dilation(np.isin(labels, lines), structure=np.ones((3, 3)))
     peak = _ink_peak(rest)
-    return np.clip(rest / peak, 0.0, 1.0) if peak > 0 else ink
+    return np.clip(rest / peak, 0.0, 1.0) if 0 < peak < OUTSHONE_LEVEL else ink
 
 
 def _ink_groups(mask: np.ndarray) -> tuple[np.ndarray, int]:
