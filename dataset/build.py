@@ -39,6 +39,7 @@ class Task:
     source: str
     fonts: list[str] = field(default_factory=list)
     masks: np.ndarray | None = None
+    one_max_lean: float = printed.ONE_MAX_LEAN
 
 
 def network_input_uint8(image) -> np.ndarray:
@@ -61,7 +62,7 @@ def run_task(task: Task) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _picture(task: Task, rng: np.random.Generator, index: int, label: int):
     if task.kind == "printed":
-        return printed.random_printed_digit(rng, task.fonts, label)
+        return printed.random_printed_digit(rng, task.fonts, label, one_max_lean=task.one_max_lean)
     if task.kind == "augment":
         return handwritten.augmented_handwritten(rng, task.masks[index])
     if task.kind == "not_digit_printed":
@@ -71,10 +72,19 @@ def _picture(task: Task, rng: np.random.Generator, index: int, label: int):
     return handwritten.plain_picture(task.masks[index])
 
 
-def printed_tasks(seed: int, purpose: int, count: int, font_paths: list[str]) -> list[Task]:
+def printed_tasks(
+    seed: int, purpose: int, count: int, font_paths: list[str], one_max_lean: float = printed.ONE_MAX_LEAN
+) -> list[Task]:
     labels = np.arange(count) % 10
     return [
-        Task("printed", (seed, purpose, start), labels[start : start + CHUNK], "printed", fonts=font_paths)
+        Task(
+            "printed",
+            (seed, purpose, start),
+            labels[start : start + CHUNK],
+            "printed",
+            font_paths,
+            one_max_lean=one_max_lean,
+        )
         for start in range(0, count, CHUNK)
     ]
 
@@ -117,7 +127,9 @@ def plan(config: BuildConfig) -> dict[str, list[Task]]:
     small_masks, small_labels = handwritten.load_small_digits()
     validation_mnist, validation_mnist_labels = mnist["validation"]
     return {
-        "train": printed_tasks(config.seed, 1, config.printed_train, fonts.font_paths(train_families))
+        "train": printed_tasks(
+            config.seed, 1, config.printed_train, fonts.font_paths(train_families), one_max_lean=printed.ANY_LEAN
+        )
         + handwritten_tasks(config.seed, 2, train_mnist / 255.0, train_mnist_labels, "mnist", config.mnist_copies)
         + handwritten_tasks(config.seed, 3, small_masks, small_labels, "sklearn_digits", config.small_digits_copies),
         "val_printed": printed_tasks(config.seed, 4, config.printed_validation, fonts.font_paths(held_out_families)),

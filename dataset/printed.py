@@ -11,6 +11,7 @@ from dataset import degrade
 
 RENDER_SIZES = (12, 16, 22, 30, 44, 64, 90)
 ONE_MAX_LEAN = 3.0  # degrees clockwise: further, a 1's flag lies flat and people read it as a 7
+ANY_LEAN = 90.0  # training keeps every lean: a flagged stroke leaning right can still be a 1
 
 
 @lru_cache(maxsize=512)
@@ -27,13 +28,15 @@ def render_glyph(path: str, size: int, digit: int) -> np.ndarray:
     return np.asarray(canvas.crop(box), dtype=np.float32) / 255.0
 
 
-def random_printed_digit(rng: np.random.Generator, font_paths: list[str], digit: int) -> Image.Image:
+def random_printed_digit(
+    rng: np.random.Generator, font_paths: list[str], digit: int, *, one_max_lean: float = ONE_MAX_LEAN
+) -> Image.Image:
     path = font_paths[rng.integers(len(font_paths))]
     size = int(RENDER_SIZES[rng.integers(len(RENDER_SIZES))])
     glyph = render_glyph(path, size, digit)
     glyph = np.pad(glyph, 2)
     if rng.random() < 0.8:
-        glyph = degrade.random_affine(rng, glyph, max_lean=ONE_MAX_LEAN if digit == 1 else 90.0)
+        glyph = degrade.random_affine(rng, glyph, max_lean=one_max_lean if digit == 1 else ANY_LEAN)
     if rng.random() < 0.3:
         glyph = degrade.change_stroke_width(rng, glyph, glyph.shape[0])
     glyph = degrade.crop_to_ink(glyph)
