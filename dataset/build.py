@@ -82,7 +82,7 @@ def printed_tasks(
             (seed, purpose, start),
             labels[start : start + CHUNK],
             "printed",
-            font_paths,
+            fonts=font_paths,
             one_max_lean=one_max_lean,
         )
         for start in range(0, count, CHUNK)
