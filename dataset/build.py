@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset import fonts, handwritten, not_digits, printed
+from dataset import degrade, fonts, handwritten, not_digits, printed
 from ml.preprocess import ImageError, to_network_input
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "build"
@@ -128,7 +128,12 @@ def plan(config: BuildConfig) -> dict[str, list[Task]]:
     validation_mnist, validation_mnist_labels = mnist["validation"]
     return {
         "train": printed_tasks(
-            config.seed, 1, config.printed_train, fonts.font_paths(train_families), one_max_lean=printed.ANY_LEAN
+            # training keeps every lean: a flagged stroke leaning right can still be a 1
+            config.seed,
+            1,
+            config.printed_train,
+            fonts.font_paths(train_families),
+            one_max_lean=degrade.ANY_LEAN,
         )
         + handwritten_tasks(config.seed, 2, train_mnist / 255.0, train_mnist_labels, "mnist", config.mnist_copies)
         + handwritten_tasks(config.seed, 3, small_masks, small_labels, "sklearn_digits", config.small_digits_copies),

@@ -20,8 +20,11 @@ Rng = np.random.Generator
 # --- geometry --------------------------------------------------------------------------------
 
 
+ANY_LEAN = 90.0  # degrees: no cap on the lean
+
+
 def random_affine(
-    rng: Rng, mask: np.ndarray, max_rotation: float = 12.0, max_shear: float = 0.2, max_lean: float = 90.0
+    rng: Rng, mask: np.ndarray, max_rotation: float = 12.0, max_shear: float = 0.2, max_lean: float = ANY_LEAN
 ) -> np.ndarray:
     """Rotate, shear and stretch; `max_lean` caps the clockwise lean (rotation and shear, degrees)."""
     angle = rng.uniform(-max_rotation, max_rotation)

@@ -11,7 +11,6 @@ from dataset import degrade
 
 RENDER_SIZES = (12, 16, 22, 30, 44, 64, 90)
 ONE_MAX_LEAN = 3.0  # degrees clockwise: further, a 1's flag lies flat and people read it as a 7
-ANY_LEAN = 90.0  # training keeps every lean: a flagged stroke leaning right can still be a 1
 
 
 @lru_cache(maxsize=512)
@@ -36,7 +35,7 @@ def random_printed_digit(
     glyph = render_glyph(path, size, digit)
     glyph = np.pad(glyph, 2)
     if rng.random() < 0.8:
-        glyph = degrade.random_affine(rng, glyph, max_lean=one_max_lean if digit == 1 else ANY_LEAN)
+        glyph = degrade.random_affine(rng, glyph, max_lean=one_max_lean if digit == 1 else degrade.ANY_LEAN)
     if rng.random() < 0.3:
         glyph = degrade.change_stroke_width(rng, glyph, glyph.shape[0])
     glyph = degrade.crop_to_ink(glyph)
