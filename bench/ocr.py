@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 
 from dataset import fonts, handwritten, printed
 from ml.inference import DigitClassifier
-from ml.preprocess import ImageError, to_network_input
+from ml.reading import read_digit_pictures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results" / "ocr.json"
@@ -86,17 +86,10 @@ def _first_digit(text: str) -> int | None:
 
 def run_ours(images: list[Image.Image], classifier: DigitClassifier) -> tuple[list[int | None], float]:
     started = time.perf_counter()
-    inputs, readable = [], []
-    for index, image in enumerate(images):
-        try:
-            inputs.append(to_network_input(image))
-            readable.append(index)
-        except ImageError:
-            continue
+    readable, probabilities = read_digit_pictures(images, classifier)
     predictions: list[int | None] = [None] * len(images)
-    if inputs:
-        for index, digit in zip(readable, classifier.predict_proba(np.stack(inputs)).argmax(axis=1)):
-            predictions[index] = int(digit)
+    for index, digit in zip(readable, probabilities.argmax(axis=1)):
+        predictions[index] = int(digit)
     return predictions, time.perf_counter() - started
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import multiprocessing
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from dataset import degrade, fonts, handwritten, not_digits, printed
 from ml.preprocess import ImageError, to_network_input
@@ -47,10 +49,8 @@ def network_input_uint8(image) -> np.ndarray:
 
 
 def run_task(task: Task) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(np.random.SeedSequence(list(task.seed)))
     images, labels = [], []
-    for index, label in enumerate(task.labels):
-        picture = _picture(task, rng, index, int(label))
+    for picture, label in task_pictures([task]):
         try:
             images.append(network_input_uint8(picture))
         except ImageError:
@@ -58,6 +58,14 @@ def run_task(task: Task) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         labels.append(label)
     images_array = np.stack(images) if images else np.zeros((0, 28, 28), np.uint8)
     return images_array, np.asarray(labels, np.uint8), np.full(len(labels), task.source)
+
+
+def task_pictures(tasks: list[Task]) -> Iterator[tuple[Image.Image, int]]:
+    """The pictures (before preprocessing) and labels these tasks draw, as `run_task` draws them."""
+    for task in tasks:
+        rng = np.random.default_rng(np.random.SeedSequence(list(task.seed)))
+        for index, label in enumerate(task.labels):
+            yield _picture(task, rng, index, int(label)), int(label)
 
 
 def _picture(task: Task, rng: np.random.Generator, index: int, label: int):

@@ -9,7 +9,8 @@ import numpy as np
 
 from ml.inference import DigitClassifier, top_k
 from ml.numbers import predict_number_file
-from ml.preprocess import ImageError, prepare
+from ml.preprocess import ImageError, open_image, to_network_input
+from ml.reading import digit_probabilities
 
 
 def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator[dict]:
@@ -17,11 +18,17 @@ def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator
     readable, inputs, results = [], [], {}
     for path in paths:
         try:
-            inputs.append(prepare(path.read_bytes()))
+            inputs.append(to_network_input(open_image(path.read_bytes())))
             readable.append(path)
         except (ImageError, OSError) as error:
             results[path] = {"path": str(path), "error": str(error)}
-    probabilities = classifier.predict_proba(np.stack(inputs)) if inputs else np.zeros((0, 10))
+    probabilities = (
+        digit_probabilities(
+            np.stack(inputs), classifier, picture_of=lambda index: open_image(readable[index].read_bytes())
+        )
+        if inputs
+        else np.zeros((0, 10))
+    )
     for path, row in zip(readable, probabilities):
         results[path] = _answer(path, row)
     for path in paths:

@@ -3,12 +3,14 @@
 The output looks like an MNIST digit: bright ink on a black background, the ink
 scaled into a 20x20 box and centred by centre of mass in a 28x28 frame.  Every
 training image goes through `to_network_input` too, so training and inference
-see identical inputs.
+see identical inputs.  `second_look_inputs` gives other readings of a picture, for
+the answers the network is unsure of (see `ml.reading`).
 """
 
 from __future__ import annotations
 
 import io
+import math
 import re
 import struct
 import warnings
@@ -30,6 +32,8 @@ SMALL_PICTURE_SIDE = 64  # below this, salt and pepper grains are found one by o
 NOISY = 0.08  # background noise above this share of the ink peak gets smoothed
 INK_LEVEL = 0.3  # of the ink peak: the digit's strokes
 FAINT_INK_LEVEL = 0.1  # ... and fainter ink, among which form lines are looked for
+SECOND_LOOK_INK_LEVEL = 0.15  # a second look at an unsure answer keeps fainter strokes
+SECOND_LOOK_SIDE = 96  # ... and upscales pictures whose shorter side is below this
 OUTSHONE_LEVEL = 0.5  # a digit whose ink peaks below this share of a line's is rescaled once the line is gone
 MIN_SPECK_FRACTION = 0.08  # ink blobs lighter than this share of the heaviest blob are specks
 RULED_LINE_ELONGATION = 7.0  # length / thickness from which a straight blob is a ruled line
@@ -113,6 +117,28 @@ def to_network_input(image: Image.Image) -> np.ndarray:
     return _frame_like_mnist(ink)
 
 
+def second_look_inputs(image: Image.Image) -> list[np.ndarray]:
+    """Other network inputs of a picture whose usual input left the network unsure: the picture
+    upscaled (a few-pixel digit's strokes merge at its own scale), then ink touching the picture's
+    edge dropped and fainter strokes kept, then the pixels smoothed and fainter strokes kept.
+    Readings that find no ink are left out."""
+    pixels = _remove_impulse_noise(_as_float_pixels(_shrink(image)))
+    readings = [
+        lambda: _keep_digit(_ink_strength(_remove_impulse_noise(_as_float_pixels(_upscaled(image))))),
+        lambda: _keep_digit(_without_edge_ink(_ink_strength(pixels)), ink_level=SECOND_LOOK_INK_LEVEL),
+        lambda: _keep_digit(
+            _ink_strength(ndimage.gaussian_filter(pixels, (1.0, 1.0, 0))), ink_level=SECOND_LOOK_INK_LEVEL
+        ),
+    ]
+    inputs = []
+    for read in readings:
+        try:
+            inputs.append(_frame_like_mnist(read()))
+        except ImageError:
+            continue
+    return inputs
+
+
 def prepare(data: bytes | BinaryIO, *, max_pixels: int = 25_000_000) -> np.ndarray:
     return to_network_input(open_image(data, max_pixels=max_pixels))
 
@@ -121,6 +147,14 @@ def _shrink(image: Image.Image) -> Image.Image:
     image = _to_workable_mode(image)
     factor = max(image.size) // WORKING_SIDE
     return image.reduce(factor) if factor > 1 else image
+
+
+def _upscaled(image: Image.Image) -> Image.Image:
+    image = _shrink(image)
+    factor = min(math.ceil(SECOND_LOOK_SIDE / min(image.size)), max(1, WORKING_SIDE // max(image.size)))
+    if factor <= 1:
+        return image
+    return image.resize((image.width * factor, image.height * factor), Image.Resampling.BICUBIC)
 
 
 def _to_workable_mode(image: Image.Image) -> Image.Image:
@@ -287,10 +321,10 @@ def _border_noise(distance: np.ndarray) -> float:
     return float(np.median(distance[_border_mask(*distance.shape)]))
 
 
-def _keep_digit(ink: np.ndarray) -> np.ndarray:
+def _keep_digit(ink: np.ndarray, *, ink_level: float = INK_LEVEL) -> np.ndarray:
     """Drop stray ruled lines and specks, then crop to the bounding box of the digit's ink."""
     ink = _faint_digit_without_bold_lines(ink)
-    labels, count = _ink_groups(ink > INK_LEVEL)
+    labels, count = _ink_groups(ink > ink_level)
     if count == 0:
         raise ImageError(BLANK_IMAGE)
     indices = np.arange(1, count + 1)
@@ -304,6 +338,22 @@ def _keep_digit(ink: np.ndarray) -> np.ndarray:
     if cropped.max() <= 0:
         raise ImageError(BLANK_IMAGE)
     return cropped
+
+
+def _without_edge_ink(ink: np.ndarray) -> np.ndarray:
+    """Drop blobs cut by the picture's edge (a neighbouring label or box), if other ink remains."""
+    labels, count = _ink_groups(ink > INK_LEVEL)
+    height, width = ink.shape
+    boxes = ndimage.find_objects(labels)
+    cut = [label for label, box in enumerate(boxes, start=1) if _touches_edge(box, height, width)]
+    if not cut or len(cut) == count:
+        return ink
+    rest = ink * ~ndimage.binary_dilation(np.isin(labels, cut), structure=np.ones((3, 3)))
+    return rest / max(float(rest.max()), 1e-6)
+
+
+def _touches_edge(box: tuple[slice, slice], height: int, width: int) -> bool:
+    return box[0].start == 0 or box[1].start == 0 or box[0].stop == height or box[1].stop == width
 
 
 def _faint_digit_without_bold_lines(ink: np.ndarray) -> np.ndarray:

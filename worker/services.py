@@ -12,6 +12,7 @@ from django.utils import timezone
 from ml.inference import top_k
 from ml.numbers import NumberReading, is_single_digit, read_lattices
 from ml.preprocess import ImageError, open_image, to_network_input
+from ml.reading import digit_probabilities
 from ml.segmentation import segment_lattices
 from uploads.models import Image, Job
 from uploads.services import count_results, finish_job_if_complete, mark_job_running
@@ -44,7 +45,7 @@ def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> i
         clock = time.perf_counter()
         inputs, numbers, errors = read_images(images, mode=job.mode, classifier=classifier)
         read_seconds, clock = time.perf_counter() - clock, time.perf_counter()
-        probabilities = classifier.predict_proba(np.stack(list(inputs.values()))) if inputs else []
+        probabilities = read_digits(inputs, images, classifier=classifier) if inputs else []
         inference_seconds, clock = time.perf_counter() - clock, time.perf_counter()
         rows = [
             *(digit_row(image_id, row, threshold=job.review_threshold) for image_id, row in zip(inputs, probabilities)),
@@ -78,8 +79,7 @@ def read_images(images, *, mode: str, classifier):
     inputs, numbers, errors = {}, {}, {}
     for image in images:
         try:
-            with image.file.open("rb") as stored:
-                picture = open_image(stored.read(), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
+            picture = open_stored(image)
             lattices = None if mode == Job.Mode.DIGIT else segment_lattices(picture)
             if lattices is None or (mode == Job.Mode.AUTO and is_single_digit(lattices)):
                 inputs[image.id] = to_network_input(picture)
@@ -90,6 +90,26 @@ def read_images(images, *, mode: str, classifier):
         except OSError as exc:
             errors[image.id] = f"stored image could not be read: {exc}"
     return inputs, numbers, errors
+
+
+def read_digits(inputs: dict, images, *, classifier) -> np.ndarray:
+    """Digit probabilities for the network inputs in `inputs` (image id -> input). The pictures the
+    network is unsure of are opened again for a second look rather than all kept in memory."""
+    by_id = {image.id: image for image in images}
+    ids = list(inputs)
+
+    def picture_of(index: int):
+        try:
+            return open_stored(by_id[ids[index]])
+        except (ImageError, OSError):
+            return None  # gone since the first read: the first answer stands
+
+    return digit_probabilities(np.stack(list(inputs.values())), classifier, picture_of=picture_of)
+
+
+def open_stored(image):
+    with image.file.open("rb") as stored:
+        return open_image(stored.read(), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
 
 
 def digit_row(image_id, probabilities: np.ndarray, *, threshold: float) -> Image:
