@@ -33,6 +33,17 @@ def digit_image(
     return image.convert(mode)
 
 
+def beside_a_bright_label(digit: int) -> Image.Image:
+    """A dim digit on dark paper, and the corner of a bright neighbouring label cut by the picture's
+    edge: the usual network input keeps the label and drops the digit (a case from printed
+    validation); the second look reads it."""
+    picture = Image.new("L", (160, 200), 30)
+    draw = ImageDraw.Draw(picture)
+    draw.text((80, 110), str(digit), fill=110, font=ImageFont.truetype(FONT_FILES[0], 120), anchor="mm")
+    draw.rectangle((0, 0, 60, 14), fill=230)
+    return picture
+
+
 def encode(image: Image.Image, fmt: str = "PNG", **params) -> bytes:
     output = io.BytesIO()
     image.save(output, format=fmt, **params)

@@ -7,6 +7,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ml.inference import DigitClassifier
 from ml.preprocess import second_look_inputs, to_network_input
 from ml.reading import SECOND_LOOK_BELOW, digit_probabilities, read_digit_pictures
+from tests.factories import beside_a_bright_label
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -16,16 +17,6 @@ def classifier() -> DigitClassifier:
     return DigitClassifier.load()
 
 
-def beside_a_bright_label(digit: str) -> Image.Image:
-    """A dim digit on dark paper, and the edge of a bright neighbouring label cut by the picture's
-    corner: the usual input keeps the label and drops the digit (a case from printed validation)."""
-    picture = Image.new("L", (160, 200), 30)
-    draw = ImageDraw.Draw(picture)
-    draw.text((80, 110), digit, fill=110, font=ImageFont.truetype(FONT, 120), anchor="mm")
-    draw.rectangle((0, 0, 60, 14), fill=230)
-    return picture
-
-
 def clean_digit(digit: str) -> Image.Image:
     picture = Image.new("L", (120, 150), 255)
     ImageDraw.Draw(picture).text((60, 75), digit, fill=0, font=ImageFont.truetype(FONT, 110), anchor="mm")
@@ -33,7 +24,7 @@ def clean_digit(digit: str) -> Image.Image:
 
 
 def test_the_second_look_reads_a_digit_the_first_look_missed(classifier):
-    pictures = [beside_a_bright_label(str(digit)) for digit in range(10)]
+    pictures = [beside_a_bright_label(digit) for digit in range(10)]
     inputs = np.stack([to_network_input(picture) for picture in pictures])
     first = classifier.predict_proba(inputs)
     assert (first.max(axis=1) < SECOND_LOOK_BELOW).all()
@@ -57,13 +48,13 @@ def test_confident_answers_are_not_looked_at_again(classifier):
 
 
 def test_a_picture_that_is_gone_keeps_its_first_answer(classifier):
-    inputs = to_network_input(beside_a_bright_label("5"))[None]
+    inputs = to_network_input(beside_a_bright_label(5))[None]
     probabilities = digit_probabilities(inputs, classifier, picture_of=lambda index: None)
     assert np.array_equal(probabilities, classifier.predict_proba(inputs))
 
 
 def test_second_look_inputs_are_network_inputs_and_skip_blank_readings():
-    looks = second_look_inputs(beside_a_bright_label("3"))
+    looks = second_look_inputs(beside_a_bright_label(3))
     assert len(looks) == 3
     for look in looks:
         assert look.shape == (28, 28) and look.dtype == np.float32
