@@ -105,11 +105,12 @@ def evaluate(dataset_dir: Path = DATASET_DIR, artifacts_dir: Path = ARTIFACTS) -
     metrics = json.loads((artifacts_dir / "metrics.json").read_text())
     classifier = DigitClassifier.load(model_path)
     dataset = _dataset_manifest(dataset_dir)
+    tasks = build.plan(build.BuildConfig(seed=dataset.get("seed", 0)))
     sets, all_images, all_outputs, all_probabilities, all_labels = {}, [], [], [], []
     for name in VALIDATION_SETS:
         images, first_labels, _ = load_split(dataset_dir, name)
         outputs = classifier.predict_all(images.astype(np.float32) / 255.0)
-        probabilities, labels = read_like_the_worker(classifier, name, seed=dataset.get("seed", 0))
+        probabilities, labels = read_like_the_worker(classifier, tasks[name])
         if len(labels) != len(first_labels):
             raise RuntimeError(f"{name}: the regenerated pictures differ from the built set; rebuild the dataset")
         sets[name] = set_report(probabilities, labels) | {
@@ -148,10 +149,10 @@ def evaluate(dataset_dir: Path = DATASET_DIR, artifacts_dir: Path = ARTIFACTS) -
     return _without_matrices(card)
 
 
-def read_like_the_worker(classifier: DigitClassifier, name: str, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def read_like_the_worker(classifier: DigitClassifier, tasks: list[build.Task]) -> tuple[np.ndarray, np.ndarray]:
     """Digit probabilities and labels of a validation set read from its pictures (regenerated from
-    the dataset seed) the way the worker reads uploads: first look, then a second look if unsure."""
-    pictures, labels = zip(*build.task_pictures(build.plan(build.BuildConfig(seed=seed))[name]))
+    its tasks) the way the worker reads uploads: first look, then a second look if unsure."""
+    pictures, labels = zip(*build.task_pictures(tasks))
     readable, probabilities = read_digit_pictures(pictures, classifier)
     return probabilities, np.asarray(labels, dtype=np.int64)[readable]
 

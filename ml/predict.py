@@ -9,7 +9,7 @@ import numpy as np
 
 from ml.inference import DigitClassifier, top_k
 from ml.numbers import predict_number_file
-from ml.preprocess import ImageError, open_image, to_network_input
+from ml.preprocess import ImageError, open_image, prepare
 from ml.reading import digit_probabilities
 
 
@@ -18,7 +18,7 @@ def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator
     readable, inputs, results = [], [], {}
     for path in paths:
         try:
-            inputs.append(to_network_input(open_image(path.read_bytes())))
+            inputs.append(prepare(path.read_bytes()))
             readable.append(path)
         except (ImageError, OSError) as error:
             results[path] = {"path": str(path), "error": str(error)}

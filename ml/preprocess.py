@@ -122,9 +122,10 @@ def second_look_inputs(image: Image.Image) -> list[np.ndarray]:
     upscaled (a few-pixel digit's strokes merge at its own scale), then ink touching the picture's
     edge dropped and fainter strokes kept, then the pixels smoothed and fainter strokes kept.
     Readings that find no ink are left out."""
-    pixels = _remove_impulse_noise(_as_float_pixels(_shrink(image)))
+    shrunk = _shrink(image)
+    pixels = _remove_impulse_noise(_as_float_pixels(shrunk))
     readings = [
-        lambda: _keep_digit(_ink_strength(_remove_impulse_noise(_as_float_pixels(_upscaled(image))))),
+        lambda: _keep_digit(_ink_strength(_remove_impulse_noise(_as_float_pixels(_upscaled(shrunk))))),
         lambda: _keep_digit(_without_edge_ink(_ink_strength(pixels)), ink_level=SECOND_LOOK_INK_LEVEL),
         lambda: _keep_digit(
             _ink_strength(ndimage.gaussian_filter(pixels, (1.0, 1.0, 0))), ink_level=SECOND_LOOK_INK_LEVEL
@@ -150,7 +151,7 @@ def _shrink(image: Image.Image) -> Image.Image:
 
 
 def _upscaled(image: Image.Image) -> Image.Image:
-    image = _shrink(image)
+    """A `_shrink`-ed picture enlarged until its shorter side reaches SECOND_LOOK_SIDE (within WORKING_SIDE)."""
     factor = min(math.ceil(SECOND_LOOK_SIDE / min(image.size)), max(1, WORKING_SIDE // max(image.size)))
     if factor <= 1:
         return image
@@ -348,7 +349,7 @@ def _without_edge_ink(ink: np.ndarray) -> np.ndarray:
     cut = [label for label, box in enumerate(boxes, start=1) if _touches_edge(box, height, width)]
     if not cut or len(cut) == count:
         return ink
-    rest = ink * ~ndimage.binary_dilation(np.isin(labels, cut), structure=np.ones((3, 3)))
+    rest = _without_blobs(ink, labels, cut)
     return rest / max(float(rest.max()), 1e-6)
 
 
@@ -366,9 +367,14 @@ def _faint_digit_without_bold_lines(ink: np.ndarray) -> np.ndarray:
     lines = _ruled_lines(ink, labels, ndimage.sum_labels(ink, labels, index=np.arange(1, count + 1)))
     if lines.size == 0:
         return ink
-    rest = ink * ~ndimage.binary_dilation(np.isin(labels, lines), structure=np.ones((3, 3)))
+    rest = _without_blobs(ink, labels, lines)
     peak = _ink_peak(rest)
     return np.clip(rest / peak, 0.0, 1.0) if 0 < peak < OUTSHONE_LEVEL else ink
+
+
+def _without_blobs(ink: np.ndarray, labels: np.ndarray, dropped) -> np.ndarray:
+    """The ink without these blobs and their anti-aliased rim."""
+    return ink * ~ndimage.binary_dilation(np.isin(labels, dropped), structure=np.ones((3, 3)))
 
 
 def _ink_groups(mask: np.ndarray) -> tuple[np.ndarray, int]:

@@ -33,9 +33,12 @@ def digit_probabilities(
     """
     outputs = classifier.predict_all(inputs)
     unsure = np.flatnonzero(given_a_digit(outputs).max(axis=1) < SECOND_LOOK_BELOW)
-    pictures = {index: picture_of(index) for index in unsure}
-    alternatives = {index: second_look_inputs(picture) for index, picture in pictures.items() if picture is not None}
-    alternatives = {index: looks for index, looks in alternatives.items() if looks}
+    alternatives = {}
+    for index in unsure:
+        picture = picture_of(index)
+        looks = second_look_inputs(picture) if picture is not None else []
+        if looks:
+            alternatives[index] = looks
     if alternatives:
         second = iter(classifier.predict_all(np.concatenate([np.stack(looks) for looks in alternatives.values()])))
         for index, looks in alternatives.items():
