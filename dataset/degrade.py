@@ -66,15 +66,30 @@ def elastic_distortion(rng: Rng, mask: np.ndarray, alpha: float, sigma: float) -
 
 
 def change_stroke_width(rng: Rng, mask: np.ndarray, glyph_height: float) -> np.ndarray:
-    """Dilate or erode by up to ~6% of the glyph height (ink spread, thin toner)."""
+    """Dilate or erode by up to ~6% of the glyph height (ink spread, thin toner), unless that changes
+    the digit's topology: an erosion that wipes out a 4's thin crossbar or breaks a stroke, a dilation
+    that closes a 6's loop into a 0's would leave a picture of another digit under this one's label."""
     radius = int(round(rng.uniform(0, 0.06) * glyph_height))
     if radius < 1:
         return mask
     size = 2 * radius + 1
     if rng.random() < 0.5:
-        return ndimage.grey_dilation(mask, size=(size, size))
-    eroded = ndimage.grey_erosion(mask, size=(size, size))
-    return eroded if eroded.max() > 0.5 else mask
+        changed = ndimage.grey_dilation(mask, size=(size, size))
+    else:
+        changed = ndimage.grey_erosion(mask, size=(size, size))
+        if changed.max() <= 0.5:
+            return mask
+    if topology(changed) != topology(mask):
+        return mask
+    return changed
+
+
+def topology(mask: np.ndarray) -> tuple[int, int]:
+    """(pieces of ink, holes in it): 1 and 0 for a 1, 1 and 2 for an 8."""
+    ink = mask > 0.5
+    _, pieces = ndimage.label(ink)
+    _, regions = ndimage.label(np.pad(~ink, 1, constant_values=True))
+    return pieces, regions - 1  # every background region but the outside one is a hole
 
 
 def crop_to_ink(mask: np.ndarray) -> np.ndarray:

@@ -312,6 +312,8 @@ def render_markdown(card: dict) -> str:
             f"strokes' contrast is at least {MIN_LEGIBILITY:g} times the noise's spread, so no picture is beyond a person's reading.",
             f"Validation's printed 1s lean at most {ONE_MAX_LEAN:g} degrees clockwise (rotation and shear together): further, "
             "their flag lies flat and people read a 7; training keeps every lean.",
+            "Stroke width changes (all sets) that would change a digit's topology (pieces of ink, holes) are not "
+            "applied: an erosion that wipes out a light 4's crossbar or a dilation that closes a 6 into a 0.",
         ]
     lines += [
         "",

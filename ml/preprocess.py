@@ -39,6 +39,8 @@ MIN_SPECK_FRACTION = 0.08  # ink blobs lighter than this share of the heaviest b
 RULED_LINE_ELONGATION = 7.0  # length / thickness from which a straight blob is a ruled line
 RULED_LINE_DIGIT_EXTENT = 0.3  # a line is dropped only if the other ink spans this share of its length,
 LINE_FRAGMENT_SHARE = 0.02  # ... counting the pieces that weigh this share of it (not specks)
+MARGIN_LINE_ELONGATION = 4.0  # length / thickness of a bar set apart by blank rows or columns ...
+MARGIN_LINE_FILL = 0.6  # ... whose ink fills this share of its box (a stroke's curved end does not)
 
 BLANK_IMAGE = "blank image: no ink found"
 
@@ -120,7 +122,8 @@ def to_network_input(image: Image.Image) -> np.ndarray:
 def second_look_inputs(image: Image.Image) -> list[np.ndarray]:
     """Other network inputs of a picture whose usual input left the network unsure: the picture
     upscaled (a few-pixel digit's strokes merge at its own scale), then ink touching the picture's
-    edge dropped and fainter strokes kept, then the pixels smoothed and fainter strokes kept.
+    edge dropped and fainter strokes kept, then the pixels smoothed and fainter strokes kept, then
+    bars in the margins (underlines, box borders) dropped and fainter strokes kept.
     Readings that find no ink are left out."""
     shrunk = _shrink(image)
     pixels = _remove_impulse_noise(_as_float_pixels(shrunk))
@@ -130,6 +133,7 @@ def second_look_inputs(image: Image.Image) -> list[np.ndarray]:
         lambda: _keep_digit(
             _ink_strength(ndimage.gaussian_filter(pixels, (1.0, 1.0, 0))), ink_level=SECOND_LOOK_INK_LEVEL
         ),
+        lambda: _keep_digit(_without_margin_lines(_ink_strength(pixels)), ink_level=SECOND_LOOK_INK_LEVEL),
     ]
     inputs = []
     for read in readings:
@@ -351,6 +355,37 @@ def _without_edge_ink(ink: np.ndarray) -> np.ndarray:
         return ink
     rest = _without_blobs(ink, labels, cut)
     return rest / max(float(rest.max()), 1e-6)
+
+
+def _without_margin_lines(ink: np.ndarray) -> np.ndarray:
+    """Drop bars set apart from the digit by blank rows or columns (an underline, a box border),
+    however much brighter or fainter they are than the digit, and rescale what is left.
+
+    Unlike `_ruled_lines`, this needs no blob to stand alone, so it works where blur or a faint
+    digit's halo joins line and digit at the faint level; vertical bars go first, so that a border
+    down the side does not hide the gap above an underline.
+    """
+    kept = np.ones(ink.shape, dtype=bool)
+    for axis in (1, 0, 1, 0):  # 1: bands of columns (vertical bars), 0: bands of rows
+        mask = (ink > INK_LEVEL) & kept
+        bands = [band for (band,) in ndimage.find_objects(ndimage.label(mask.any(axis=1 - axis))[0])]
+        bars = [band for band in bands if _is_margin_bar(np.moveaxis(mask, axis, 0)[band])]
+        if len(bands) < 2 or len(bars) == len(bands):
+            continue  # one band, or only bars: a 1 beside a border
+        for band in bars:
+            np.moveaxis(kept, axis, 0)[max(0, band.start - 1) : band.stop + 1] = False  # and the rim
+    if kept.all():
+        return ink
+    rest = ink * kept
+    return np.clip(rest / max(_ink_peak(rest), 1e-6), 0.0, 1.0)
+
+
+def _is_margin_bar(band: np.ndarray) -> bool:
+    """Whether a band's ink (rows of the band first) is a solid bar along the band."""
+    along = np.flatnonzero(band.any(axis=0))
+    length, thickness = along[-1] - along[0] + 1, band.shape[0]
+    fill = band.sum() / (length * thickness)
+    return length >= MARGIN_LINE_ELONGATION * thickness and fill >= MARGIN_LINE_FILL
 
 
 def _touches_edge(box: tuple[slice, slice], height: int, width: int) -> bool:

@@ -151,3 +151,27 @@ def test_a_capped_lean_holds_for_rotation_and_shear_together():
         capped.append(_clockwise_lean(degrade.random_affine(np.random.default_rng(seed), bar, max_lean=3.0)))
     assert max(free) > 15  # rotation and shear add up
     assert max(capped) < 3.5 and min(capped) == min(free)  # only the clockwise side is cut
+
+
+def _glyph(font_file: str, digit: int) -> np.ndarray:
+    path = next(path for path in fonts.font_paths(fonts.split_families()[1]) if path.endswith(font_file))
+    return np.pad(printed.render_glyph(path, 90, digit), 8)
+
+
+def test_topology_counts_pieces_of_ink_and_holes():
+    light = "NimbusMonoPS-Regular.otf"
+    assert degrade.topology(_glyph(light, 1)) == (1, 0)
+    assert degrade.topology(_glyph(light, 0)) == (1, 1)
+    assert degrade.topology(_glyph(light, 8)) == (1, 2)
+    assert degrade.topology(np.pad(np.ones((5, 5)), 2) - np.pad(np.ones((1, 5)), ((4, 4), (2, 2)))) == (2, 0)
+
+
+def test_stroke_width_changes_never_turn_a_digit_into_another_shape():
+    """A light 4 loses its crossbar to a thick erosion, a bold 6 closes into a 0 under a thick
+    dilation: those draws leave the glyph as it was, the others still thin or thicken it."""
+    for glyph in (_glyph("NimbusMonoPS-Regular.otf", 4), _glyph("NimbusMonoPS-Bold.otf", 6)):
+        thickest = ndimage.grey_dilation(glyph, size=(13, 13)), ndimage.grey_erosion(glyph, size=(13, 13))
+        assert any(degrade.topology(changed) != degrade.topology(glyph) for changed in thickest)
+        results = [degrade.change_stroke_width(np.random.default_rng(seed), glyph, 110) for seed in range(60)]
+        assert all(degrade.topology(result) == degrade.topology(glyph) for result in results)
+        assert sum(not np.array_equal(result, glyph) for result in results) >= 10

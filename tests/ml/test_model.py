@@ -9,6 +9,7 @@ from ml.inference import DigitClassifier
 from ml.reading import read_digit_pictures
 
 FRESH_SEED = 424242
+FRESH_PRINTED = 2_000  # one error is 0.05 points; 400 pictures (0.25 points each) drew 98.25% to 99.25%
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def first_look_accuracy(classifier, tasks) -> float:
 @pytest.fixture(scope="module")
 def printed_tasks_fresh() -> list:
     _, held_out = fonts.split_families()
-    return printed_tasks(FRESH_SEED, 99, 400, fonts.font_paths(held_out))
+    return printed_tasks(FRESH_SEED, 99, FRESH_PRINTED, fonts.font_paths(held_out))
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_the_second_look_does_not_lose_what_the_first_read(classifier, printed_t
 
 
 def test_printed_held_out_families_target(printed_accuracy):
-    assert printed_accuracy >= 0.99  # 99.25% here with the second look, 98.75% with the first alone
+    assert printed_accuracy >= 0.99  # 99.20% here with the second look
 
 
 def test_handwritten_held_out_mnist(classifier):
