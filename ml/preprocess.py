@@ -358,12 +358,13 @@ def _without_edge_ink(ink: np.ndarray) -> np.ndarray:
 
 
 def _without_margin_lines(ink: np.ndarray) -> np.ndarray:
-    """Drop bars set apart from the digit by blank rows or columns (an underline, a box border),
-    however much brighter or fainter they are than the digit, and rescale what is left.
+    """Drop bars set apart from the digit by blank rows or columns (an underline, a box border) and
+    rescale what is left, so that a digit fainter than the bar fills the input.
 
     Unlike `_ruled_lines`, this needs no blob to stand alone, so it works where blur or a faint
     digit's halo joins line and digit at the faint level; vertical bars go first, so that a border
-    down the side does not hide the gap above an underline.
+    down the side does not hide the gap above an underline, and a second round finds bars that the
+    first round's removals set apart.
     """
     kept = np.ones(ink.shape, dtype=bool)
     for axis in (1, 0, 1, 0):  # 1: bands of columns (vertical bars), 0: bands of rows
@@ -381,7 +382,8 @@ def _without_margin_lines(ink: np.ndarray) -> np.ndarray:
 
 
 def _is_margin_bar(band: np.ndarray) -> bool:
-    """Whether a band's ink (rows of the band first) is a solid bar along the band."""
+    """Whether a band's ink mask (its own lines of pixels first: rows for a band of rows) is a
+    solid bar along the band."""
     along = np.flatnonzero(band.any(axis=0))
     length, thickness = along[-1] - along[0] + 1, band.shape[0]
     fill = band.sum() / (length * thickness)
