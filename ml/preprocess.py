@@ -9,6 +9,7 @@ the answers the network is unsure of (see `ml.reading`).
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -127,13 +128,14 @@ def second_look_inputs(image: Image.Image) -> list[np.ndarray]:
     Readings that find no ink are left out."""
     shrunk = _shrink(image)
     pixels = _remove_impulse_noise(_as_float_pixels(shrunk))
+    ink = functools.cache(lambda: _ink_strength(pixels))  # two readings start from it; may raise
     readings = [
         lambda: _keep_digit(_ink_strength(_remove_impulse_noise(_as_float_pixels(_upscaled(shrunk))))),
-        lambda: _keep_digit(_without_edge_ink(_ink_strength(pixels)), ink_level=SECOND_LOOK_INK_LEVEL),
+        lambda: _keep_digit(_without_edge_ink(ink()), ink_level=SECOND_LOOK_INK_LEVEL),
         lambda: _keep_digit(
             _ink_strength(ndimage.gaussian_filter(pixels, (1.0, 1.0, 0))), ink_level=SECOND_LOOK_INK_LEVEL
         ),
-        lambda: _keep_digit(_without_margin_lines(_ink_strength(pixels)), ink_level=SECOND_LOOK_INK_LEVEL),
+        lambda: _keep_digit(_without_margin_lines(ink()), ink_level=SECOND_LOOK_INK_LEVEL),
     ]
     inputs = []
     for read in readings:
