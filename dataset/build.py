@@ -22,7 +22,7 @@ CHUNK = 500
 @dataclass
 class BuildConfig:
     seed: int = 0
-    printed_train: int = 100_000
+    printed_train: int = 140_000
     printed_validation: int = 5_000
     mnist_copies: int = 10  # augmented copies per training MNIST digit, besides the plain one
     small_digits_copies: int = 6

@@ -27,7 +27,7 @@ class TrainConfig:
     dataset_dir: Path = DATASET_DIR
     artifacts_dir: Path = ARTIFACTS
     extra_dir: Path | None = None
-    epochs: int = 12
+    epochs: int = 10
     batch_size: int = 256
     learning_rate: float = 3e-3
     seed: int = 0
