@@ -55,7 +55,7 @@ def test_the_second_look_does_not_lose_what_the_first_read(classifier, printed_t
 
 
 def test_printed_held_out_families_target(printed_accuracy):
-    assert printed_accuracy >= 0.99  # 99.20% here with the second look
+    assert printed_accuracy >= 0.99  # 99.10% here with the second look (b5812eea1d5c)
 
 
 def test_handwritten_held_out_mnist(classifier):
