@@ -18,10 +18,10 @@ RUN groupadd --system --gid 10001 app \
 
 WORKDIR /app
 
-# Dependencies first, in their own layer: rebuilt only when requirements change. Runtime only (no
-# TensorFlow: the service runs the exported .tflite model with ai-edge-litert).
-COPY requirements.txt ./
-RUN pip install -r requirements.txt
+# Dependencies first, in their own layer: rebuilt only when the lock changes. The runtime lock only
+# (every package pinned with hashes; no TensorFlow: the service runs the .tflite model with LiteRT).
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN pip install --require-hashes -r requirements/runtime.txt
 
 COPY --chown=app:app . .
 

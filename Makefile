@@ -5,10 +5,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ARGS ?=
 
-.PHONY: help setup setup-train setup-dev run test bench bench-ocr train
+.PHONY: help setup setup-train setup-dev run test bench bench-ocr train lock
 
 help:
-	@echo "targets: setup run test bench bench-ocr train   (make test ARGS='-k name -x')"
+	@echo "targets: setup run test bench bench-ocr train lock   (make test ARGS='-k name -x')"
 
 setup:
 	bash scripts/setup.sh runtime
@@ -35,3 +35,11 @@ bench-ocr: setup-dev
 
 train: setup-train
 	.venv/bin/python -m dataset build && .venv/bin/python -m ml train && .venv/bin/python -m ml evaluate
+
+# Recompile the locks (requirements/*.txt, pinned with hashes) from requirements/*.in, in the order
+# they constrain each other. Run after editing a .in file; commit the .in and .txt files together.
+lock: setup-dev
+	cd requirements && for profile in runtime train dev; do \
+		../.venv/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+			--no-emit-index-url --no-emit-find-links $$profile.in -o $$profile.txt || exit 1; \
+	done

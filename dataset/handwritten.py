@@ -11,7 +11,7 @@ from PIL import Image
 from dataset import degrade
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MNIST = REPO_ROOT.parent / "shared" / "datasets" / "mnist" / "mnist-test-half-a.npz"
+DEFAULT_MNIST = REPO_ROOT / "dataset" / "data" / "mnist" / "mnist-test-half-a.npz"
 MNIST_VALIDATION_SIZE = 1000
 MNIST_SPLIT_SEED = 20260  # fixed, independent of the build seed: validation never moves
 

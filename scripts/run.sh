@@ -4,14 +4,16 @@
 #
 # Environment (all optional): REDIS_URL (default redis://127.0.0.1:6379/0), WEB_HOST (127.0.0.1),
 # WEB_PORT (8000), WEB_SERVER=gunicorn|runserver (gunicorn; runserver reloads on code changes),
-# WORKER_CONCURRENCY (2), plus everything config/settings.py reads (DATABASE_URL defaults to SQLite
+# WORKER_CONCURRENCY (2), VENV (the virtualenv scripts/setup.sh made, default .venv), plus everything
+# config/settings.py reads (DATABASE_URL defaults to SQLite
 # in var/db.sqlite3; MEDIA_ROOT to ./media).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-PY=.venv/bin/python
+VENV="${VENV:-.venv}"
+PY="$VENV/bin/python"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 WEB_HOST="${WEB_HOST:-127.0.0.1}"
 WEB_PORT="${WEB_PORT:-8000}"
@@ -96,11 +98,11 @@ $PY manage.py collectstatic --noinput -v 0
 if [ "$WEB_SERVER" = runserver ]; then
     start web "$PY" manage.py runserver "$WEB_HOST:$WEB_PORT"
 else
-    start web .venv/bin/gunicorn config.wsgi:application --bind "$WEB_HOST:$WEB_PORT" \
+    start web "$VENV/bin/gunicorn" config.wsgi:application --bind "$WEB_HOST:$WEB_PORT" \
         --workers 2 --threads 4 --timeout 120 --access-logfile -
 fi
-start worker .venv/bin/celery -A config worker --loglevel=INFO --concurrency="$WORKER_CONCURRENCY"
-start beat .venv/bin/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
+start worker "$VENV/bin/celery" -A config worker --loglevel=INFO --concurrency="$WORKER_CONCURRENCY"
+start beat "$VENV/bin/celery" -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
 
 log "digit-ocr on http://$WEB_HOST:$WEB_PORT/ — press Ctrl-C to stop"
 

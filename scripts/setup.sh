@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# Prepare a Debian 12 machine for digit-ocr: system packages (only if missing), .venv, pip requirements.
+# Prepare a Debian 12 machine for digit-ocr: system packages (only if missing), a virtualenv, and the
+# locked pip requirements.
 #
 #   scripts/setup.sh [runtime|train|dev]     (default: runtime)
 #
-# runtime -> requirements.txt, train -> requirements-train.txt, dev -> requirements-dev.txt (a superset of
-# both). pip is skipped when a stamp in .venv of the same or a larger profile is newer than every
-# requirements file. Set SKIP_APT=1 to skip the system-package step.
+# runtime -> requirements/runtime.txt, train -> requirements/train.txt, dev -> requirements/dev.txt (each a
+# superset of the one before). The .txt files are locks with hashes compiled from the .in files by
+# `make lock`. pip is skipped when a stamp in the virtualenv of the same or a larger profile is newer than
+# every lock. VENV chooses the virtualenv (default .venv); SKIP_APT=1 skips the system-package step.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 PROFILE="${1:-runtime}"
+VENV="${VENV:-.venv}"
 case "$PROFILE" in
-    runtime) REQ=requirements.txt; LEVEL=1 ;;
-    train) REQ=requirements-train.txt; LEVEL=2 ;;
-    dev) REQ=requirements-dev.txt; LEVEL=3 ;;
+    runtime) LEVEL=1 ;;
+    train) LEVEL=2 ;;
+    dev) LEVEL=3 ;;
     *) echo "usage: $0 [runtime|train|dev]" >&2; exit 2 ;;
 esac
+REQ="requirements/$PROFILE.txt"
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -65,24 +69,24 @@ if [ "${SKIP_APT:-0}" != 1 ]; then
 fi
 
 # ---------------------------------------------------------------- virtualenv
-if ! .venv/bin/python -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
+if ! "$VENV/bin/python" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
     PY="$(command -v python3.11 || command -v python3 || true)"
     if [ -z "$PY" ]; then
         echo "[setup] python3.11 (or python3) not found" >&2
         exit 1
     fi
-    log "creating .venv with $PY ($("$PY" --version 2>&1))"
-    rm -rf .venv
-    "$PY" -m venv .venv
-    rm -f .venv/.installed-*
+    log "creating $VENV with $PY ($("$PY" --version 2>&1))"
+    rm -rf "$VENV"
+    "$PY" -m venv "$VENV"
+    rm -f "$VENV"/.installed-*
 fi
 
 # ---------------------------------------------------------------- pip requirements
-newest_req="$(ls -t requirements*.txt | head -n1)"
+newest_req="$(ls -t requirements/*.txt | head -n1)"
 up_to_date=0
 for lvl in 3 2 1; do
     [ "$lvl" -ge "$LEVEL" ] || continue
-    stamp=".venv/.installed-$lvl"
+    stamp="$VENV/.installed-$lvl"
     if [ -f "$stamp" ] && [ "$stamp" -nt "$newest_req" ]; then
         up_to_date=1
         break
@@ -92,9 +96,9 @@ done
 if [ "$up_to_date" = 1 ]; then
     log "python requirements up to date ($PROFILE)"
 else
-    log "installing $REQ into .venv"
-    .venv/bin/python -m pip install --disable-pip-version-check -q -r "$REQ"
-    touch ".venv/.installed-$LEVEL"
+    log "installing $REQ into $VENV"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q --require-hashes -r "$REQ"
+    touch "$VENV/.installed-$LEVEL"
 fi
 
 mkdir -p var

@@ -12,8 +12,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
-from redis.exceptions import RedisError
 
 from ml.preprocess import open_image
 from uploads.ingestion import Limits, Member, UploadError, display_name, identify_image, is_zip, open_zip, read_members
@@ -279,8 +277,9 @@ def _queue_classification(job_id, image_ids) -> None:
 
 
 def _send(task, *args, queue: str) -> None:
-    """Queue a task; with the broker down the upload is kept and the sweep sends it later."""
+    """Queue a task. Whatever goes wrong while sending (broker down, a transport that cannot load), the
+    upload is kept and the sweep sends the work later: an accepted upload is never a server error."""
     try:
         task.apply_async(args, queue=settings.OCR_QUEUES[queue])
-    except (KombuOperationalError, RedisError, OSError) as exc:
-        logger.warning("broker unavailable, %s%s left for the sweep: %s", task.name, args[:1], exc)
+    except Exception as exc:
+        logger.warning("task not sent, %s%s left for the sweep: %r", task.name, args[:1], exc)

@@ -76,3 +76,25 @@ def test_single_image_job_has_its_image_ready():
     job = services.create_job(upload=SimpleUploadedFile("x.png", digit_png(3)))
     image = Image.objects.get(job=job)
     assert image.file.name == job.upload.name and job.expanded_at
+
+
+@pytest.mark.parametrize(
+    "failure", [ModuleNotFoundError("No module named 'packaging'"), RuntimeError("transport exploded")]
+)
+def test_an_upload_is_kept_for_the_sweep_whatever_fails_while_sending_its_task(
+    failure, django_capture_on_commit_callbacks, monkeypatch
+):
+    from worker.tasks import classify_chunk, expand_zip
+
+    def refuse(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(expand_zip, "apply_async", refuse)
+    monkeypatch.setattr(classify_chunk, "apply_async", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        zipped = zip_job({"1.png": digit_png(1)})
+        single = services.create_job(upload=SimpleUploadedFile("2.png", digit_png(2)))
+    for job in (zipped, single):
+        job.refresh_from_db()
+        assert job.status == "queued" and job.upload.name
+    assert single.images.get().status == "pending"
