@@ -32,6 +32,7 @@ bench-ocr: setup-dev
 	@command -v tesseract >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tesseract-ocr; }
 	.venv/bin/python -m bench.ocr $(ARGS)
 	.venv/bin/python -m bench.ocr_numbers
+	.venv/bin/python -m bench.real
 
 train: setup-train
 	.venv/bin/python -m dataset build && .venv/bin/python -m ml train && .venv/bin/python -m ml evaluate
