@@ -5,10 +5,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ARGS ?=
 
-.PHONY: help setup setup-train setup-dev run test bench bench-ocr train lock
+.PHONY: help setup setup-train setup-dev run test fuzz bench bench-ocr train lock
 
 help:
-	@echo "targets: setup run test bench bench-ocr train lock   (make test ARGS='-k name -x')"
+	@echo "targets: setup run test fuzz bench bench-ocr train lock   (make test ARGS='-k name -x')"
 
 setup:
 	bash scripts/setup.sh runtime
@@ -27,6 +27,10 @@ test: setup-dev
 
 bench: setup-dev
 	bash scripts/bench.sh $(ARGS)
+
+# Contract fuzzing at length: schemathesis with FUZZ_EXAMPLES (default 1000) examples per operation and phase.
+fuzz: setup-dev
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} bash scripts/test.sh tests/recognition/test_contract.py -k fuzzing -s $(ARGS)
 
 bench-ocr: setup-dev
 	@command -v tesseract >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tesseract-ocr; }

@@ -6,6 +6,8 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench import polling, storage
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 TARGETS = {
@@ -25,6 +27,8 @@ def verdict(key: str, value: float) -> str:
 
 def rows(results: dict) -> list[tuple[str, str, str]]:
     """(figure, value, target) rows, in reading order."""
+    if "raw" not in results:  # make bench ARGS=--polling-only
+        return polling.rows(results["polling"])
     raw, e2e = results["raw"], results["end_to_end"]
     out = [("raw: prepare, ms per image", f"{raw['prepare_ms_per_image']:.2f}", "")]
     for threads, figures in raw["by_threads"].items():
@@ -74,6 +78,10 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
         (f"GET /api/jobs/<id>/ ({api['job_images']:,}-image job, median of 20)", f"{api['job_detail_ms']:.1f} ms", "")
     )
     out.append(("GET /api/jobs/<id>/results/?page=1 (same job)", f"{api['results_page_1_ms']:.1f} ms", ""))
+    if "storage" in results:
+        out += storage.rows(results["storage"])
+    if "polling" in results:
+        out += polling.rows(results["polling"])
     return out
 
 

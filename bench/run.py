@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import images, measure, report, system
+from bench import images, measure, polling, report, storage, system
 
 MAIN_SIZE = 10_000
 SCALING_SIZES = (100, 1_000, 10_000)
@@ -29,6 +29,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--scaling", action="store_true", help=f"add a {BIG_SIZE:,}-image job to the scaling curve")
     parser.add_argument("--reference", action="store_true", help="also write bench/results/reference.json")
     parser.add_argument("--quick", action="store_true", help="smoke test: small sizes, 20 single jobs")
+    parser.add_argument("--polling-only", action="store_true", help="only the pollers' load test (bench/polling.py)")
     return parser.parse_args(argv)
 
 
@@ -93,6 +94,8 @@ def run_service_measurements(sys_, zips, workers: int, shape: dict) -> dict:
         "api": measure.api_response_times(largest["job_url"], largest["images"]),
         "single_image": measure.single_image_latency(sys_, [images.single_png(i) for i in range(shape["single"])]),
         "memory": measure.memory(sys_),
+        "storage": storage.measure(scaling),
+        "polling": polling.measure(sys_),
     }
 
 
@@ -121,6 +124,19 @@ def run(args) -> dict:
     return results
 
 
+def run_polling_only() -> dict:
+    results = {"timestamp": report.timestamp(), "machine": machine(), "config": {"workers": 0, "polling_only": True}}
+    sys_ = new_system()
+    try:
+        system.start_web(sys_)
+        system.wait_for_web(sys_)
+        results["polling"] = polling.measure(sys_)
+    finally:
+        sys_.stop()
+    results["machine"]["load_after"] = [round(value, 2) for value in os.getloadavg()]
+    return results
+
+
 def config(args) -> dict:
     from config import settings as app_settings
 
@@ -143,7 +159,7 @@ def add_ratios(results: dict) -> None:
 def main(argv=None) -> int:
     handle_signals()
     args = parse_args(argv)
-    results = run(args)
+    results = run_polling_only() if args.polling_only else run(args)
     print(report.render(results), flush=True)
     for path in report.write(results, args.reference):
         log(f"wrote {path.relative_to(system.ROOT)}")

@@ -6,6 +6,8 @@ from pathlib import Path
 import dj_database_url
 from kombu import Queue
 
+from ml import model_card
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -125,8 +127,6 @@ OCR_MAX_ZIP_MEMBERS = env_int("OCR_MAX_ZIP_MEMBERS", 100_000)
 OCR_MAX_MEMBER_BYTES = env_int("OCR_MAX_MEMBER_BYTES", 10 * 1024 * 1024)
 OCR_MAX_ZIP_TOTAL_BYTES = env_int("OCR_MAX_ZIP_TOTAL_BYTES", 2 * 1024 * 1024 * 1024)
 OCR_MAX_IMAGE_PIXELS = env_int("OCR_MAX_IMAGE_PIXELS", 25_000_000)
-# Results below this confidence are flagged for review (a job can set its own on upload).
-OCR_REVIEW_THRESHOLD = float(os.environ.get("OCR_REVIEW_THRESHOLD", "0.9"))
 # Callbacks: signed with this secret; private and loopback addresses refused unless allowed.
 OCR_CALLBACK_SECRET = os.environ.get("OCR_CALLBACK_SECRET", SECRET_KEY)
 OCR_CALLBACK_ALLOW_PRIVATE = env_bool("OCR_CALLBACK_ALLOW_PRIVATE", False)
@@ -134,6 +134,10 @@ OCR_CALLBACK_MAX_RETRIES = env_int("OCR_CALLBACK_MAX_RETRIES", 5)
 OCR_CHUNK_SIZE = env_int("OCR_CHUNK_SIZE", 256)
 OCR_INFERENCE_THREADS = env_int("OCR_INFERENCE_THREADS", 1)
 OCR_MODEL_PATH = os.environ.get("OCR_MODEL_PATH", str(BASE_DIR / "ml" / "artifacts" / "digits.tflite"))
+# Results below this confidence are flagged for review (a job can set its own on upload). Default: the
+# threshold the model's card fitted on validation (ml/artifacts/MODEL_CARD.md), so the default flag
+# catches the share of errors the card states.
+OCR_REVIEW_THRESHOLD = float(os.environ.get("OCR_REVIEW_THRESHOLD") or model_card.review_threshold(OCR_MODEL_PATH))
 
 # Anonymous uploads are allowed unless this is set; an anonymous job is reachable only by its id.
 OCR_REQUIRE_LOGIN = env_bool("OCR_REQUIRE_LOGIN", False)
@@ -163,11 +167,16 @@ OCR_QUEUES = {
 CELERY_TASK_QUEUES = [Queue(name) for name in OCR_QUEUES.values()]
 CELERY_TASK_DEFAULT_QUEUE = OCR_QUEUES["maintenance"]
 
-# Celery beat runs the sweep that re-sends the work of stalled jobs.
+# Celery beat runs the sweep that re-sends the work of stalled jobs, and the retention pass.
 OCR_STALL_SECONDS = env_int("OCR_STALL_SECONDS", 300)
-OCR_SWEEP_INTERVAL = env_int("OCR_SWEEP_INTERVAL", 60)
+# Every 10 s: work lost with a broker that restarted empty is sent again within seconds (cheap: one
+# Redis key and one query on unfinished jobs).
+OCR_SWEEP_INTERVAL = env_int("OCR_SWEEP_INTERVAL", 10)
+# Jobs that ended more than this many days ago are deleted with their files, every hour (0: kept forever).
+OCR_RETENTION_DAYS = env_int("OCR_RETENTION_DAYS", 30)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-jobs": {"task": "worker.tasks.requeue_stalled_jobs", "schedule": OCR_SWEEP_INTERVAL},
+    "delete-expired-jobs": {"task": "worker.tasks.delete_expired_jobs", "schedule": 3600},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
@@ -201,6 +210,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get their own components, so the upload's file is `format: binary`, not a URL.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH /api/jobs/<id>/results/<result id>/ needs its one field: no "Patched" variant with it optional.
+    "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "recognition.openapi.declare_errors_and_links",
+    ],
 }
 
 LOGGING = {

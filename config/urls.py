@@ -15,3 +15,4 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("", include("recognition.urls")),
 ]
+handler404 = "recognition.views.not_found"

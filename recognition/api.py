@@ -1,33 +1,43 @@
 from django.conf import settings
 from django.http import StreamingHttpResponse
+from django.utils.cache import get_conditional_response, set_response_etag
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from recognition import exports, selectors
+from recognition import conditional, exports, selectors
+from recognition.openapi import (
+    BAD_UPLOAD,
+    ETAG,
+    EXPORT_ROWS,
+    FIELD_ERRORS,
+    IF_NONE_MATCH,
+    NOT_MODIFIED,
+    RETRY_AFTER,
+    THROTTLED,
+    UPLOAD,
+    ErrorSerializer,
+)
+from recognition.pagination import ResultsPagination
 from recognition.serializers import (
     CorrectionSerializer,
     JobCreateSerializer,
     JobSerializer,
     ResultSerializer,
+    results_data,
 )
 from recognition.services import correct_result
 from recognition.throttling import UploadRateThrottle
+from uploads.deletion import delete_job
 from uploads.ingestion import UploadError
 from uploads.services import cancel_job, create_job
 
-ErrorSerializer = inline_serializer("Error", fields={"detail": serializers.CharField()})
-
-
-class ResultsPagination(PageNumberPagination):
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
+# The job page asks for these every second while a job runs.
+POLLED_ACTIONS = {"retrieve", "results"}
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -35,7 +45,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     serializer_class = JobSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
-    lookup_value_regex = "[0-9a-f-]{36}"
+    lookup_value_converter = "uuid"
+    etag = None  # of the polled answer being built: see not_modified_since
 
     def get_queryset(self):
         return selectors.jobs_of(user=self.request.user)
@@ -51,9 +62,32 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def get_throttles(self):
         return [UploadRateThrottle()] if self.action == "create" else []
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        built = isinstance(response, Response)  # not a shared answer
+        if self.action in POLLED_ACTIONS and built and response.status_code == status.HTTP_200_OK:
+            return not_modified_or(request, response, etag=self.etag)
+        return response
+
+    def not_modified_since(self, etag: str | None):
+        """The 304 when the client already holds the answer under this ETag, or that answer when another
+        client had it built; else None, and the answer then built is sent and shared under this ETag
+        (None: sent under the MD5 of its body)."""
+        self.etag = etag
+        if etag is None:
+            return None
+        return conditional.not_modified(self.request, etag=etag) or conditional.shared_answer(etag=etag)
+
+    @extend_schema(parameters=[IF_NONE_MATCH, ETAG], responses={200: JobSerializer, 304: NOT_MODIFIED})
+    def retrieve(self, request, pk=None):
+        job = self.get_object()
+        held = self.not_modified_since(conditional.status_etag(job=job, request=request))
+        return held or Response(self.get_serializer(job).data)
+
     @extend_schema(
-        request={"multipart/form-data": JobCreateSerializer},
-        responses={201: JobSerializer, 400: OpenApiResponse(ErrorSerializer, description="Bad upload")},
+        request={"multipart/form-data": UPLOAD},
+        parameters=[RETRY_AFTER],
+        responses={201: JobSerializer, 400: BAD_UPLOAD, 429: THROTTLED},
     )
     def create(self, request):
         upload = request.FILES.get("file")
@@ -71,6 +105,18 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             return bad_request(str(exc))
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        responses={
+            204: OpenApiResponse(description="Deleted, with its results and every file it stored"),
+            404: OpenApiResponse(ErrorSerializer, description="No such job, or not yours"),
+        },
+    )
+    def destroy(self, request, pk=None):
+        """Delete the job, its results and every file it stored; a running job is stopped first."""
+        job = selectors.get_job_to_delete(job_id=self.kwargs["pk"], user=request.user)
+        delete_job(job_id=job.id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(request=None, responses={200: JobSerializer, 409: OpenApiResponse(ErrorSerializer)})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
@@ -82,21 +128,31 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return Response(self.get_serializer(job).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("needs_review", bool, description="Only flagged results, least confident first")],
-        responses=ResultSerializer(many=True),
+        parameters=[
+            OpenApiParameter(
+                "needs_review",
+                str,
+                description="`true` (or `1`, `yes`): only flagged results, least confident first; else every result",
+            ),
+            IF_NONE_MATCH,
+            ETAG,
+        ],
+        responses={200: ResultSerializer(many=True), 304: NOT_MODIFIED, 400: FIELD_ERRORS},
     )
     @action(detail=True, pagination_class=ResultsPagination, serializer_class=ResultSerializer)
     def results(self, request, pk=None):
         job = self.get_object()
+        if held := self.not_modified_since(conditional.results_page_etag(job=job, request=request)):
+            return held
         needs_review = request.query_params.get("needs_review", "").lower() in {"1", "true", "yes"}
         page = self.paginate_queryset(selectors.job_results(job=job, needs_review=needs_review))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.get_paginated_response(results_data(page, job_id=job.id))
 
-    @extend_schema(request=CorrectionSerializer, responses={200: ResultSerializer})
+    @extend_schema(request=CorrectionSerializer, responses={200: ResultSerializer, 400: FIELD_ERRORS})
     @action(
         detail=True,
         methods=["patch"],
-        url_path=r"results/(?P<result_id>[0-9]+)",
+        url_path="results/<int:result_id>",
         serializer_class=CorrectionSerializer,
     )
     def correct(self, request, pk=None, result_id=None):
@@ -114,7 +170,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         """Every result as CSV, streamed."""
         return export_response(self.get_object(), "csv", exports.csv_lines, "text/csv")
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    @extend_schema(responses={(200, "application/json"): EXPORT_ROWS})
     def results_json(self, request, pk=None):
         """Every result as one JSON array, streamed."""
         return export_response(self.get_object(), "json", exports.json_chunks, "application/json")
@@ -122,6 +178,18 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
 def bad_request(detail: str) -> Response:
     return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def not_modified_or(request, response, *, etag: str | None):
+    """An empty 304 when the client already holds this content (its If-None-Match names the ETag),
+    else the response with its ETag. A poller then downloads and redraws only what changed."""
+    if etag is not None:  # already compared before the answer was built
+        conditional.share_answer(response, etag=etag)
+        return conditional.mark_revalidated(response, etag=etag)
+    response.render()
+    set_response_etag(response)
+    conditional.mark_revalidated(response, etag=response["ETag"])
+    return get_conditional_response(request, etag=response["ETag"], response=response)
 
 
 def export_response(job, extension, render, content_type) -> StreamingHttpResponse:

@@ -5,7 +5,9 @@ from recognition.api import JobViewSet
 
 app_name = "api"
 
-router = DefaultRouter(trailing_slash=True)
+# Path converters, not regexes: a job id that is not a UUID matches no route and is a 404 like on the pages.
+router = DefaultRouter(trailing_slash=True, use_regex_path=False)
+router.include_format_suffixes = False  # /api/jobs.json and the like: undocumented, and the views took no `format`
 router.register("jobs", JobViewSet, basename="job")
 urlpatterns = [
     # Downloads are named like files, without the trailing slash of the other endpoints.

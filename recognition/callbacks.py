@@ -50,7 +50,9 @@ def callback_body(job: Job) -> bytes:
 
 def deliver_callback(*, job_id) -> None:
     """One delivery attempt; raises on failure so the task retries with backoff."""
-    job = Job.objects.get(id=job_id)
+    job = Job.objects.filter(id=job_id).first()
+    if job is None:  # deleted since it ended: nothing left to announce
+        return
     Job.objects.filter(id=job_id).update(callback_attempts=job.callback_attempts + 1)
     check_callback_url(job.callback_url)  # again: the name may resolve elsewhere by now
     body = callback_body(job)

@@ -3,9 +3,11 @@ import io
 import PIL.Image
 import PIL.ImageDraw
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from ml.preprocess import open_image
+from uploads.services import count_edit
 
 THUMBNAIL_SIZE = (96, 96)
 
@@ -38,5 +40,7 @@ def draw_boxes(picture, boxes):
 def correct_result(*, image, label: int, user=None):
     """Record what a person says the image shows, beside the network's prediction."""
     image.corrected_label, image.corrected_by, image.corrected_at = label, user, timezone.now()
-    image.save(update_fields=["corrected_label", "corrected_by", "corrected_at"])
+    with transaction.atomic():
+        image.save(update_fields=["corrected_label", "corrected_by", "corrected_at"])
+        count_edit(job_id=image.job_id)
     return image

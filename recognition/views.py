@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
+from django.views.defaults import page_not_found
 
 from ml.preprocess import ImageError
 from recognition import selectors
@@ -52,3 +53,10 @@ def thumbnail(request, job_id, image_id):
     response["Cache-Control"] = "private, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def not_found(request, exception):
+    """Django's 404 page, except under /api/: an API client reads JSON there, like every other API error."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

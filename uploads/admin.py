@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
+from django.db import transaction
 
+from uploads.deletion import delete_job
 from uploads.models import Image, Job
-from uploads.services import rerun_failed_images
+from uploads.services import count_edit, rerun_failed_images
 
 
 @admin.register(Job)
@@ -24,6 +26,14 @@ class JobAdmin(admin.ModelAdmin):
         "callback_delivered_at",
     ]
     actions = ["rerun_failed"]
+
+    def delete_model(self, request, obj):
+        delete_job(job_id=obj.id)
+
+    def delete_queryset(self, request, queryset):
+        """The admin's "delete selected" action: each job with its files, not a bare cascade of rows."""
+        for job_id in queryset.values_list("id", flat=True):
+            delete_job(job_id=job_id)
 
     @admin.action(description="Re-run the failed images of the selected jobs")
     def rerun_failed(self, request, queryset):
@@ -49,3 +59,8 @@ class ImageAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["job"]
     raw_id_fields = ["job", "corrected_by"]
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            count_edit(job_id=obj.job_id)

@@ -70,6 +70,8 @@ class Job(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Last time any result was counted: the sweep re-sends the work of jobs that stopped moving.
     progressed_at = models.DateTimeField(null=True, blank=True)
+    # Corrections recorded on its results: with the counters, what tells a results page has changed.
+    corrections = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

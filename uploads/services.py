@@ -9,11 +9,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ml.preprocess import open_image
+from uploads import broker
+from uploads.deletion import delete_job_files
 from uploads.ingestion import Limits, Member, UploadError, display_name, identify_image, is_zip, open_zip, read_members
 from uploads.models import FINISHED_STATUSES, CallbackStatus, Image, Job
 
@@ -69,7 +71,10 @@ def _create_image_job(*, upload, owner, options) -> Job:
 def expand_zip_job(*, job_id) -> None:
     """Turn every candidate member of a job's zip into an Image row (stored bytes, or an error), and
     queue classification a chunk at a time as rows are created. Safe to run again after a crash."""
-    job = Job.objects.get(id=job_id)
+    job = Job.objects.filter(id=job_id).first()
+    if job is None:  # deleted, maybe while an earlier try of this task was storing images
+        delete_job_files(job_id=job_id)
+        return
     if job.expanded_at is not None or job.status == Job.Status.CANCELLED:
         return
     mark_job_running(job_id=job_id)
@@ -86,11 +91,12 @@ def expand_zip_job(*, job_id) -> None:
                 continue
             batch.append(_image_from_member(job_id=job_id, position=position, member=member))
             if len(batch) >= settings.OCR_CHUNK_SIZE:
-                _save_images(job_id=job_id, images=batch)
+                saved = _save_images(job_id=job_id, images=batch)
                 batch = []
-                if is_cancelled(job_id=job_id):
+                if not saved or is_cancelled(job_id=job_id):
                     return
-        _save_images(job_id=job_id, images=batch)
+        if not _save_images(job_id=job_id, images=batch):
+            return
     _requeue_pending(job_id=job_id, positions=existing)
     Job.objects.filter(id=job_id).update(expanded_at=timezone.now())
     logger.info("job expanded job_id=%s members=%d", job_id, len(members))
@@ -112,17 +118,26 @@ def _image_from_member(*, job_id, position, member: Member) -> Image:
     return image
 
 
-def _save_images(*, job_id, images: list[Image]) -> None:
+def _save_images(*, job_id, images: list[Image]) -> bool:
+    """Create the rows of images already stored. False if the job has been deleted meanwhile: its
+    files stored since the deletion are deleted in turn."""
     if not images:
-        return
+        return True
     errors = sum(image.status == Image.Status.ERROR for image in images)
-    with transaction.atomic():
-        created = Image.objects.bulk_create(images)
-        if errors:
-            count_results(job_id=job_id, processed=errors, failed=errors)
-        pending = [image.id for image in created if image.status == Image.Status.PENDING]
-        if pending:
-            transaction.on_commit(lambda: _queue_classification(job_id, pending))
+    try:
+        with transaction.atomic():
+            created = Image.objects.bulk_create(images)
+            if errors:
+                count_results(job_id=job_id, processed=errors, failed=errors)
+            pending = [image.id for image in created if image.status == Image.Status.PENDING]
+            if pending:
+                transaction.on_commit(lambda: _queue_classification(job_id, pending))
+    except IntegrityError:
+        if Job.objects.filter(id=job_id).exists():
+            raise
+        delete_job_files(job_id=job_id)
+        return False
+    return True
 
 
 def _requeue_pending(*, job_id, positions) -> None:
@@ -139,6 +154,12 @@ def _requeue_pending(*, job_id, positions) -> None:
 
 def mark_job_running(*, job_id) -> None:
     Job.objects.filter(id=job_id, status=Job.Status.QUEUED).update(status=Job.Status.RUNNING, started_at=timezone.now())
+
+
+def count_edit(*, job_id) -> None:
+    """A person changed a result (a correction, an admin's edit): counted on the job, so that the ETag
+    of its results pages (recognition.conditional) changes."""
+    Job.objects.filter(id=job_id).update(corrections=F("corrections") + 1)
 
 
 def count_results(*, job_id, processed: int, failed: int, flagged: int = 0, **seconds) -> None:
@@ -235,26 +256,60 @@ def export_labelled_images(*, directory: Path) -> int:
     return count
 
 
+# Chunks that were running when the broker went away end on their own. A job lost with the broker is
+# sent again only after this many of its own chunk times (at least SETTLE_MIN_SECONDS), so that none
+# of its images is read by two workers at once.
+SETTLE_CHUNKS = 2
+SETTLE_MIN_SECONDS = 5
+TIMING_FIELDS = ["read_seconds", "inference_seconds", "write_seconds"]
+SWEEP_FIELDS = ["id", "kind", "expanded_at", "created_at", "progressed_at", "processed", *TIMING_FIELDS]
+
+
 def requeue_stalled_jobs(*, stalled_after: timedelta) -> int:
-    """Send again the work of unfinished jobs that have not moved for `stalled_after`: their messages
-    were never sent (broker down at upload) or were lost (broker restarted without persistence).
+    """Send again the work of unfinished jobs whose messages are gone:
+    - jobs created before the broker last started empty (Redis restarted without persistence), once
+      they stand still for a few of their own chunk times;
+    - jobs that have not moved for `stalled_after`: messages never sent (broker down at upload) or
+      lost some other way.
     Sending twice is harmless: expansion and classification skip what is already done."""
-    cutoff = timezone.now() - stalled_after
-    stalled = (
-        Job.objects.exclude(status__in=FINISHED_STATUSES)
-        .filter(created_at__lt=cutoff)
-        .filter(Q(progressed_at__isnull=True) | Q(progressed_at__lt=cutoff))
-    )
+    now = timezone.now()
+    cutoff = now - stalled_after
+    since = broker.memory_since()
+    stalled = Q(created_at__lt=cutoff) & (Q(progressed_at__isnull=True) | Q(progressed_at__lt=cutoff))
+    if since is not None:
+        stalled |= Q(created_at__lt=since)
     count = 0
-    for job in stalled.only("id", "kind", "expanded_at"):
-        if job.expanded_at is None:
-            _queue_expansion(job.id)
-        pending = job.images.filter(status=Image.Status.PENDING).order_by("position").values_list("id", flat=True)
-        _queue_in_chunks(job.id, list(pending))
-        Job.objects.filter(id=job.id).update(progressed_at=timezone.now())
-        logger.warning("job requeued job_id=%s", job.id)
-        count += 1
+    for job in Job.objects.exclude(status__in=FINISHED_STATUSES).filter(stalled).only(*SWEEP_FIELDS):
+        if (job.progressed_at or job.created_at) < cutoff or _lost_with_the_broker(job, since=since, now=now):
+            _send_again(job)
+            count += 1
     return count
+
+
+def _lost_with_the_broker(job: Job, *, since, now) -> bool:
+    """Created before the broker started empty, and standing still for long enough that the chunks
+    running then have ended. A job already sent again since has moved at `since + settle` or later."""
+    settle = _settle_time(job)
+    last_move = job.progressed_at or job.created_at
+    if since is None or job.created_at >= since:
+        return False
+    return last_move < since + settle <= now and last_move < now - settle
+
+
+def _settle_time(job: Job) -> timedelta:
+    """A few of the job's own chunk times, from the seconds its chunks have taken so far."""
+    worker_seconds = sum(getattr(job, field) for field in TIMING_FIELDS)
+    chunk_seconds = worker_seconds / job.processed * settings.OCR_CHUNK_SIZE if job.processed else 0
+    return timedelta(seconds=max(SETTLE_MIN_SECONDS, SETTLE_CHUNKS * chunk_seconds))
+
+
+def _send_again(job: Job) -> None:
+    if job.expanded_at is None:
+        _queue_expansion(job.id)
+    pending = job.images.filter(status=Image.Status.PENDING).order_by("position").values_list("id", flat=True)
+    _queue_in_chunks(job.id, list(pending))
+    Job.objects.filter(id=job.id).update(progressed_at=timezone.now())
+    logger.warning("job requeued job_id=%s", job.id)
 
 
 def _queue_in_chunks(job_id, image_ids) -> None:

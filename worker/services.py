@@ -35,8 +35,8 @@ RESULT_FIELDS = [
 
 def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> int:
     """Classify the chunk's pending images; returns how many results were written."""
-    job = Job.objects.only("status", "mode", "review_threshold").get(id=job_id)
-    if job.status == Job.Status.CANCELLED:
+    job = Job.objects.only("status", "mode", "review_threshold").filter(id=job_id).first()
+    if job is None or job.status == Job.Status.CANCELLED:  # deleted or cancelled: nothing to do
         return 0
     images = list(Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING).only("id", "file"))
     written = 0

@@ -10,6 +10,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from recognition import callbacks
+from uploads import deletion
 from uploads import services as upload_services
 from worker import services
 from worker.model import get_classifier
@@ -44,6 +45,16 @@ def classify_chunk(self, job_id: str, image_ids: list[int]) -> int:
 @shared_task
 def requeue_stalled_jobs() -> int:
     return upload_services.requeue_stalled_jobs(stalled_after=timedelta(seconds=settings.OCR_STALL_SECONDS))
+
+
+@shared_task
+def delete_expired_jobs() -> int:
+    """One retention pass; the next one follows at once while a full pass leaves more to delete."""
+    limit = deletion.JOBS_PER_RETENTION_PASS
+    deleted = deletion.delete_expired_jobs(retention_days=settings.OCR_RETENTION_DAYS, limit=limit)
+    if deleted == limit:
+        delete_expired_jobs.apply_async(queue=settings.OCR_QUEUES["maintenance"])
+    return deleted
 
 
 class CallbackTask(Task):

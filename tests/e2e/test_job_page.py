@@ -149,3 +149,27 @@ def test_job_page_fits_a_phone_screen(live_server, celery_worker_process, chromi
     page.wait_for_selector("#job[data-polling=no]", timeout=60_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.locator("#results tbody tr").count() == 5
+
+
+def test_the_page_sends_its_etag_and_keeps_its_rows_until_something_changes(live_server, chromium_browser):
+    from tests.jobs import read_first, running_job
+
+    job = running_job(3)
+    read_first(job, 1)
+    page = chromium_browser.new_page()
+    results = f"/api/jobs/{job.id}/results/"
+    with page.expect_response(lambda response: results in response.url and response.status == 200) as first:
+        page.goto(f"{live_server.url}/jobs/{job.id}/")
+    etag = first.value.header_value("etag")
+
+    with page.expect_response(lambda response: results in response.url, timeout=10_000) as again:
+        pass
+    assert again.value.status == 304
+    assert again.value.request.header_value("if-none-match") == etag
+    assert page.locator("#results tbody td.digit").all_text_contents() == ["7", "…", "…"]
+
+    read_first(job, 3)
+    page.wait_for_function(
+        "[...document.querySelectorAll('#results tbody td.digit')].every(td => td.textContent === '7')"
+    )
+    page.close()

@@ -4,93 +4,22 @@ several hosts, joining and leaving during a job."""
 
 import os
 import subprocess
-import time
 import uuid
 
-import boto3
 import pytest
 import requests
 
-from tests.e2e.helpers import all_results, upload_zip, wait_for_job
+from tests.e2e.helpers import S3_BUCKET, all_results, isolated_queues, s3_client, upload_zip, use_s3, wait_for_job
 from tests.factories import digits_zip
 from uploads.models import Image
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BUCKET = "digit-ocr-test"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def s3_endpoint():
-    port = free_port()
-    server = subprocess.Popen(
-        [".venv/bin/moto_server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(endpoint, timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    s3_client(endpoint).create_bucket(Bucket=BUCKET)
-    yield endpoint
-    server.terminate()
-    server.wait(10)
-
-
-def s3_client(endpoint):
-    return boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    )
-
-
-def isolated_queues(settings, prefix: str) -> dict:
-    """Send this test's tasks to queues only its own workers consume."""
-    settings.OCR_QUEUE_PREFIX = prefix
-    settings.OCR_QUEUES = {kind: prefix + kind for kind in settings.OCR_QUEUES}
-    return {"OCR_QUEUE_PREFIX": prefix}
-
 
 def test_job_runs_on_s3_storage_with_no_shared_disk(
     live_server, celery_worker_factory, s3_endpoint, settings, tmp_path
 ):
-    s3_env = {
-        "STORAGE_BACKEND": "s3",
-        "AWS_STORAGE_BUCKET_NAME": BUCKET,
-        "AWS_S3_ENDPOINT_URL": s3_endpoint,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_S3_REGION_NAME": "us-east-1",
-        "MEDIA_ROOT": str(tmp_path / "worker-has-no-media"),
-    }
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "bucket_name": BUCKET,
-                "endpoint_url": s3_endpoint,
-                "access_key": "test",
-                "secret_key": "test",
-                "region_name": "us-east-1",
-                "default_acl": None,
-                "file_overwrite": False,
-            },
-        },
-    }
-    settings.MEDIA_ROOT = tmp_path / "web-has-no-media"
+    s3_env = use_s3(settings, s3_endpoint, tmp_path)
     prefix = f"s3-{uuid.uuid4().hex[:6]}-"
     celery_worker_factory(name="s3-worker", env={**s3_env, **isolated_queues(settings, prefix)})
 
@@ -103,7 +32,7 @@ def test_job_runs_on_s3_storage_with_no_shared_disk(
     results = all_results(job["results_url"])
     correct = sum(row["digit"] == labels[row["name"]] for row in results)
     assert correct >= 57
-    keys = [item["Key"] for item in s3_client(s3_endpoint).list_objects_v2(Bucket=BUCKET)["Contents"]]
+    keys = [item["Key"] for item in s3_client(s3_endpoint).list_objects_v2(Bucket=S3_BUCKET)["Contents"]]
     assert sum(f"jobs/{job['id']}/images/" in key for key in keys) == 60
     assert sum(f"jobs/{job['id']}/upload/" in key for key in keys) == 1
     assert not (tmp_path / "worker-has-no-media").exists() and not (tmp_path / "web-has-no-media").exists()

@@ -100,20 +100,33 @@
     return data.results.some((result) => result.status === "pending");
   }
 
-  async function getJson(url) {
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
+  // The URL and ETag of what the page shows, per endpoint. Sent back as If-None-Match, the ETag lets
+  // the server answer an empty 304 when nothing changed; the page then keeps what it shows.
+  const shown = { job: {}, results: {} };
+  let pagePending = true;
+
+  // The JSON at url, or null when it is still what `last` describes.
+  async function getJsonIfChanged(url, last) {
+    const headers = { Accept: "application/json" };
+    if (last.url === url && last.etag) headers["If-None-Match"] = last.etag;
+    const response = await fetch(url, { headers: headers, cache: "no-store" });
+    if (response.status === 304) return null;
     if (!response.ok) throw new Error(url + " answered " + response.status);
-    return response.json();
+    const data = await response.json();
+    Object.assign(last, { url: url, etag: response.headers.get("ETag") });
+    return data;
   }
 
   async function refresh() {
     timer = null;
     let keepPolling = true;
     try {
-      showJob(await getJson(jobUrl));
+      const job = await getJsonIfChanged(jobUrl, shown.job);
+      if (job) showJob(job);
       const review = reviewOnly();
       const query = "?page=" + page + "&page_size=" + pageSize + (review ? "&needs_review=true" : "");
-      const pagePending = showResults(await getJson(resultsUrl + query));
+      const results = await getJsonIfChanged(resultsUrl + query, shown.results);
+      if (results) pagePending = showResults(results);
       section.dataset.shown = review ? "review" : "all";
       keepPolling = !jobEnded || pagePending;
     } catch (error) {
@@ -164,6 +177,19 @@
   byId("cancel").addEventListener("click", async (event) => {
     await fetch(event.target.dataset.cancelUrl, { method: "POST", headers: { "X-CSRFToken": csrfToken } });
     goTo(page);
+  });
+  // Deleting is final: the job, its results and every image it stored.
+  byId("delete").addEventListener("click", async (event) => {
+    if (!window.confirm("Delete this job, its results and all its images? This cannot be undone.")) return;
+    const { deleteUrl, homeUrl } = event.target.dataset;
+    const response = await fetch(deleteUrl, { method: "DELETE", headers: { "X-CSRFToken": csrfToken } });
+    if (response.status === 204) {
+      if (timer) clearTimeout(timer);
+      window.location.assign(homeUrl);
+    } else {
+      byId("job-error").hidden = false;
+      byId("job-error").textContent = "The job could not be deleted (" + response.status + ").";
+    }
   });
   byId("review-only").addEventListener("change", () => goTo(1));
   byId("grid-toggle").addEventListener("click", (event) => {
