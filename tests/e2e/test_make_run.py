@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.helpers import free_port
+from tests.e2e.helpers import all_results, free_port, wait_for_job
 from tests.factories import digit_png, digits_zip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,19 +132,13 @@ def upload(base_url: str, name: str, data: bytes) -> dict:
 
 
 def wait_until_done(job_url: str) -> dict:
-    deadline = time.monotonic() + JOB_TIMEOUT
-    while time.monotonic() < deadline:
-        job = requests.get(job_url, timeout=10).json()
-        if job["status"] in {"done", "failed", "cancelled"}:
-            break
-        time.sleep(0.2)
+    job = wait_for_job(job_url, timeout=JOB_TIMEOUT)
     assert job["status"] == "done", job
     return job
 
 
 def finished_results(job: dict) -> list[dict]:
-    job = wait_until_done(job["url"])
-    return requests.get(job["results_url"], params={"page_size": 1000}, timeout=10).json()["results"]
+    return all_results(wait_until_done(job["url"])["results_url"])
 
 
 @pytest.mark.slow
