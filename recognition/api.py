@@ -183,13 +183,14 @@ def bad_request(detail: str) -> Response:
 def not_modified_or(request, response, *, etag: str | None):
     """An empty 304 when the client already holds this content (its If-None-Match names the ETag),
     else the response with its ETag. A poller then downloads and redraws only what changed."""
-    if etag is not None:  # already compared before the answer was built
+    if etag is None:
+        response.render()
+        set_response_etag(response)
+        etag = response["ETag"]
+    else:  # made before the answer was built: the other pollers get this answer under it
         conditional.share_answer(response, etag=etag)
-        return conditional.mark_revalidated(response, etag=etag)
-    response.render()
-    set_response_etag(response)
-    conditional.mark_revalidated(response, etag=response["ETag"])
-    return get_conditional_response(request, etag=response["ETag"], response=response)
+    conditional.mark_revalidated(response, etag=etag)
+    return get_conditional_response(request, etag=etag, response=response)
 
 
 def export_response(job, extension, render, content_type) -> StreamingHttpResponse:

@@ -39,7 +39,11 @@ def etag_of(kind: str, request, *values) -> str:
 
 
 def not_modified(request, *, etag: str):
-    """The empty 304 when the client's If-None-Match already names etag, else None."""
+    """The empty 304 when the client's If-None-Match already names etag, else None. A bare `*` names
+    any answer the URL has, and only building it tells whether there is one (a page past the last, a
+    page_size that is not a number): it is left to the check on the built answer."""
+    if request.headers.get("If-None-Match", "").strip() == "*":
+        return None
     response = get_conditional_response(request, etag=etag)
     if response is not None:
         mark_revalidated(response, etag=etag)

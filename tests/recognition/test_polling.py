@@ -140,6 +140,17 @@ def test_a_cache_that_does_not_answer_only_costs_the_sharing(path, monkeypatch):
     assert answer.status_code == 200 and answer.content == expected
 
 
+@pytest.mark.parametrize(
+    "query, status",
+    [("?page=1&page_size=100", 304), ("?page=99&page_size=100", 404), ("?page=1&page_size=false", 400)],
+)
+def test_if_none_match_star_is_a_304_only_for_a_page_that_exists(query, status):
+    job = running_job(20)
+    read_first(job, 10)
+    answer = APIClient().get(results_url(job, query), HTTP_IF_NONE_MATCH="*")
+    assert answer.status_code == status
+
+
 def test_a_zip_still_being_expanded_is_answered_by_its_body_etag():
     job = running_job(3, expanded=False)
     api = APIClient()
