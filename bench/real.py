@@ -6,7 +6,11 @@ they are there: single digits (`*_digit` kinds) in digit mode against Tesseract 
 folder it says so and exits 0. Nothing here is trained or tuned on; these figures are reported apart
 from the synthetic ones (`python -m bench.ocr`, `python -m bench.ocr_numbers`).
 
-Usage: python -m bench.real [--data DIR] [--limit N]
+A set the network was trained on part of (its artifact's metrics.json lists the training sources) is
+read on its test part only (`dataset/real.py`); the others are read whole. `--model` reads with another
+artifact, such as the leave-one-source-out network trained on no real set at all.
+
+Usage: python -m bench.real [--data DIR] [--limit N] [--model PATH] [--digits-only]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from bench import ocr, ocr_numbers
+from dataset import real
 from ml import model_card
 from ml.calibration import expected_calibration_error
 from ml.inference import DEFAULT_ARTIFACT, DigitClassifier
@@ -47,6 +52,23 @@ def labelled_sets(folder: Path, limit: int | None) -> dict[str, list[tuple[Path,
     return {name: evenly_spaced(items, limit) for name, items in sets.items()}
 
 
+def untrained_part(sets: dict[str, list[tuple[Path, str]]], trained_on: set[str]) -> dict:
+    """Each set as it is, or, for a set the network trained on part of, its test part only."""
+    chosen = {}
+    for name, items in sets.items():
+        set_name = name.split(" (")[0]
+        if set_name in trained_on:
+            test_files = {path.name for path, _ in real.labelled_files(set_name, "test")}
+            name, items = f"{name} test part", [item for item in items if item[0].name in test_files]
+        chosen[name] = items
+    return chosen
+
+
+def trained_sources(model_path: Path) -> set[str]:
+    metrics = model_path.with_name("metrics.json")
+    return set(json.loads(metrics.read_text()).get("training_data", {})) if metrics.exists() else set()
+
+
 def evenly_spaced(items: list, limit: int | None) -> list:
     """At most `limit` items spread over the whole list (the sets are sorted by label)."""
     if limit is None or len(items) <= limit:
@@ -54,9 +76,9 @@ def evenly_spaced(items: list, limit: int | None) -> list:
     return [items[round(index * len(items) / limit)] for index in range(limit)]
 
 
-def read_digits(items: list[tuple[Path, str]], classifier: DigitClassifier) -> dict:
+def read_digits(items: list[tuple[Path, str]], classifier: DigitClassifier, model_path: Path) -> dict:
     """Accuracy, calibration and the review flag at the service's default threshold (the card's)."""
-    threshold = model_card.review_threshold(DEFAULT_ARTIFACT)
+    threshold = model_card.review_threshold(model_path)
     pictures = [Image.open(path).convert("RGB") for path, _ in items]
     labels = np.array([int(label) for _, label in items])
     started = time.perf_counter()
@@ -82,7 +104,7 @@ def read_digits(items: list[tuple[Path, str]], classifier: DigitClassifier) -> d
     }
 
 
-def read_lines(items: list[tuple[Path, str]], classifier: DigitClassifier) -> dict:
+def read_lines(items: list[tuple[Path, str]], classifier: DigitClassifier, model_path: Path) -> dict:
     pictures = [path.read_bytes() for path, _ in items]
     truths = [label for _, label in items]
     ours, seconds = ocr_numbers.run_reader(lambda data: ocr_numbers.our_reading(data, classifier), pictures)
@@ -98,21 +120,27 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("REAL_DATASETS", DEFAULT_DATA)))
     parser.add_argument("--limit", type=int, default=None, help="at most N images per set")
+    parser.add_argument("--model", type=Path, default=DEFAULT_ARTIFACT, help="the .tflite artifact to read with")
+    parser.add_argument("--digits-only", action="store_true", help="skip the line sets (the slow part)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"real sets not found at {args.data}: skipped (they are an optional input of this benchmark)")
         return
     if shutil.which("tesseract") is None:
         sys.exit("tesseract not found: apt-get install -y tesseract-ocr")
-    classifier = DigitClassifier.load()
+    classifier = DigitClassifier.load(args.model)
     results = {"model_version": classifier.version, "data": str(args.data), "sets": {}}
-    for name, items in labelled_sets(args.data, args.limit).items():
-        reader = read_digits if name.endswith("(digits)") else read_lines
-        results["sets"][name] = reader(items, classifier)
+    sets = untrained_part(labelled_sets(args.data, args.limit), trained_sources(args.model))
+    for name, items in sets.items():
+        digits = "(digits)" in name
+        if args.digits_only and not digits:
+            continue
+        results["sets"][name] = (read_digits if digits else read_lines)(items, classifier, args.model)
         print_set(name, results["sets"][name])
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nwritten {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten {args.out}")
 
 
 def print_set(name: str, figures: dict) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dataset import degrade, fonts, handwritten, not_digits, printed
+from dataset import degrade, displays, fonts, handwritten, not_digits, printed, real, scene, wheels
 from ml.preprocess import ImageError, to_network_input
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "build"
@@ -22,8 +22,12 @@ CHUNK = 500
 @dataclass
 class BuildConfig:
     seed: int = 0
-    printed_train: int = 140_000
+    printed_train: int = 110_000
     printed_validation: int = 5_000
+    capture_train: int = 30_000  # per kind of capture: displays, counter wheels, scene digits
+    capture_validation: int = 1_000
+    real_copies: int = 8  # augmented copies per real training capture, besides the plain one
+    real_sets: tuple[str, ...] = real.SINGLE_DIGIT_SETS  # () trains without any real capture
     mnist_copies: int = 10  # augmented copies per training MNIST digit, besides the plain one
     small_digits_copies: int = 6
     not_digit_train: int = 24_000  # half handwritten, half printed
@@ -35,12 +39,13 @@ class BuildConfig:
 
 @dataclass
 class Task:
-    kind: str  # "printed", "augment", "plain", "not_digit_printed", "not_digit_handwritten"
+    kind: str  # "printed", "augment", "plain", "not_digit_*", a CAPTURES kind, "real", "real_augment"
     seed: tuple[int, ...]
     labels: np.ndarray
     source: str
     fonts: list[str] = field(default_factory=list)
     masks: np.ndarray | None = None
+    paths: list[str] = field(default_factory=list)  # real captures
     one_max_lean: float = printed.ONE_MAX_LEAN
 
 
@@ -68,7 +73,20 @@ def task_pictures(tasks: list[Task]) -> Iterator[tuple[Image.Image, int]]:
             yield _picture(task, rng, index, int(label)), int(label)
 
 
+CAPTURES = {  # generated captures: kind -> (rng, digit) -> picture
+    "display": displays.random_display_digit,
+    "wheel": wheels.random_wheel_digit,
+    "scene": scene.random_scene_digit,
+}
+
+
 def _picture(task: Task, rng: np.random.Generator, index: int, label: int):
+    if task.kind in CAPTURES:
+        return CAPTURES[task.kind](rng, label)
+    if task.kind == "real":
+        return real.open_picture(Path(task.paths[index]))
+    if task.kind == "real_augment":
+        return real.augmented_capture(rng, real.open_picture(Path(task.paths[index])))
     if task.kind == "printed":
         return printed.random_printed_digit(rng, task.fonts, label, one_max_lean=task.one_max_lean)
     if task.kind == "augment":
@@ -110,6 +128,31 @@ def handwritten_tasks(
     return tasks
 
 
+def capture_tasks(seed: int, purpose: int, count: int) -> list[Task]:
+    """`count` pictures of each generated kind of capture."""
+    labels = np.arange(count) % 10
+    return [
+        Task(kind, (seed, purpose, number, start), labels[start : start + CHUNK], kind)
+        for number, kind in enumerate(CAPTURES)
+        for start in range(0, count, CHUNK)
+    ]
+
+
+def real_tasks(seed: int, purpose: int, set_names: tuple[str, ...], part: str, copies: int) -> list[Task]:
+    """One part of the copied real sets: each capture plain, plus `copies` augmented ones."""
+    tasks = []
+    for number, name in enumerate(set_names):
+        files = real.labelled_files(name, part)
+        for start in range(0, len(files), CHUNK // 2):
+            chunk = files[start : start + CHUNK // 2]
+            paths, labels = [str(path) for path, _ in chunk], np.asarray([label for _, label in chunk])
+            tasks.append(Task("real", (seed, purpose, number, start, 0), labels, name, paths=paths))
+            for copy in range(1, copies + 1):
+                seed_key = (seed, purpose, number, start, copy)
+                tasks.append(Task("real_augment", seed_key, labels, name, paths=paths))
+    return tasks
+
+
 def not_digit_tasks(seed: int, purpose: int, count: int, font_paths: list[str], images: np.ndarray) -> list[Task]:
     """Half printed, half handwritten (from 0..255 MNIST `images`) wrong cuts, labelled NOT_A_DIGIT."""
     labels = np.full(count // 2, not_digits.NOT_A_DIGIT)
@@ -144,11 +187,15 @@ def plan(config: BuildConfig) -> dict[str, list[Task]]:
             one_max_lean=degrade.ANY_LEAN,
         )
         + handwritten_tasks(config.seed, 2, train_mnist / 255.0, train_mnist_labels, "mnist", config.mnist_copies)
-        + handwritten_tasks(config.seed, 3, small_masks, small_labels, "sklearn_digits", config.small_digits_copies),
+        + handwritten_tasks(config.seed, 3, small_masks, small_labels, "sklearn_digits", config.small_digits_copies)
+        + capture_tasks(config.seed, 10, config.capture_train)
+        + real_tasks(config.seed, 11, config.real_sets, "train", config.real_copies),
         "val_printed": printed_tasks(config.seed, 4, config.printed_validation, fonts.font_paths(held_out_families)),
         "val_handwritten": handwritten_tasks(
             config.seed, 5, validation_mnist / 255.0, validation_mnist_labels, "mnist", 0
         ),
+        "val_captures": capture_tasks(config.seed, 12, config.capture_validation),
+        "val_real": real_tasks(config.seed, 13, real.SINGLE_DIGIT_SETS, "validation", 0),
         "train_not_digit": not_digit_tasks(
             config.seed, 6, config.not_digit_train, fonts.font_paths(train_families), train_mnist
         ),
@@ -193,6 +240,7 @@ def build(config: BuildConfig) -> dict:
         "held_out_families": held_out_families,
         "mnist_validation_size": handwritten.MNIST_VALIDATION_SIZE,
         "mnist_split_seed": handwritten.MNIST_SPLIT_SEED,
+        "real_sets_trained_on": list(config.real_sets),
         "build_seconds": round(sum(seconds.values()), 1),
     }
     manifest_path.write_text(json.dumps(manifest, indent=2))

@@ -56,6 +56,15 @@ def _apply_affine(mask: np.ndarray, forward: np.ndarray) -> np.ndarray:
     return np.asarray(moved_image)
 
 
+def perspective_coefficients(output_corners: np.ndarray, input_corners: np.ndarray) -> tuple[float, ...]:
+    """PIL's 8 PERSPECTIVE coefficients mapping an output pixel to the input pixel it shows."""
+    rows = []
+    for (x, y), (u, v) in zip(output_corners, input_corners):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+    return tuple(np.linalg.solve(np.array(rows), input_corners.reshape(-1)))
+
+
 def elastic_distortion(rng: Rng, mask: np.ndarray, alpha: float, sigma: float) -> np.ndarray:
     """Simard et al. (2003) elastic deformation, the classic handwriting augmentation."""
     shape = mask.shape

@@ -25,10 +25,13 @@ SYMBOL_FAMILIES = {"D050000L", "Standard Symbols PS"}  # digits map to dingbats 
 WIDTH_SUFFIXES = (" Condensed", " Narrow")  # "Roboto Condensed" is the Roboto design
 HELD_OUT_EVERY = 5  # every 5th family, sorted by name, is held out for validation
 FONT_SUFFIXES = (".otf", ".ttf", ".t1")  # preference order when a style ships twice
+DISPLAY_FONT_PACKAGE = "fonts-dseg"  # seven- and fourteen-segment display fonts
+DISPLAY_FONT_PREFIXES = ("DSEG7", "DSEG14")
+NOT_DIGIT_DISPLAY_FONTS = ("SEGGCHAN",)  # DSEG7SEGGCHAN draws its digits as faces
 
 
 def ensure_font_packages() -> None:
-    missing = [package for package in FONT_PACKAGES if not is_installed(package)]
+    missing = [package for package in (*FONT_PACKAGES, DISPLAY_FONT_PACKAGE) if not is_installed(package)]
     if missing:
         subprocess.run(["apt-get", "install", "-y", *missing], check=True)
 
@@ -97,3 +100,15 @@ def split_families(families: dict[str, list[str]] | None = None) -> tuple[list[s
 def font_paths(family_names: list[str]) -> list[str]:
     families = discover_families()
     return [path for name in family_names for path in families[name]]
+
+
+@lru_cache(maxsize=1)
+def display_font_paths() -> list[str]:
+    """The installed DSEG7* and DSEG14* segment-display fonts, sorted."""
+    paths = []
+    for path in package_files(DISPLAY_FONT_PACKAGE):
+        name = Path(path).name
+        if name.startswith(DISPLAY_FONT_PREFIXES) and name.endswith(".ttf") and Path(path).is_file():
+            if not any(marker in name for marker in NOT_DIGIT_DISPLAY_FONTS):
+                paths.append(path)
+    return sorted(paths)

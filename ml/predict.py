@@ -9,7 +9,7 @@ import numpy as np
 
 from ml.inference import DigitClassifier, top_k
 from ml.numbers import predict_number_file
-from ml.preprocess import ImageError, open_image, prepare
+from ml.preprocess import ImageError, prepare
 from ml.reading import digit_probabilities
 
 
@@ -22,13 +22,7 @@ def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator
             readable.append(path)
         except (ImageError, OSError) as error:
             results[path] = {"path": str(path), "error": str(error)}
-    probabilities = (
-        digit_probabilities(
-            np.stack(inputs), classifier, picture_of=lambda index: open_image(readable[index].read_bytes())
-        )
-        if inputs
-        else np.zeros((0, 10))
-    )
+    probabilities = digit_probabilities(np.stack(inputs), classifier) if inputs else np.zeros((0, 10))
     for path, row in zip(readable, probabilities):
         results[path] = _answer(path, row)
     for path in paths:

@@ -1,20 +1,19 @@
 """Turn an uploaded image of one digit into the 28x28 network input.
 
-The output looks like an MNIST digit: bright ink on a black background, the ink
-scaled into a 20x20 box and centred by centre of mass in a 28x28 frame.  Every
-training image goes through `to_network_input` too, so training and inference
-see identical inputs.  `second_look_inputs` gives other readings of a picture, for
-the answers the network is unsure of (see `ml.reading`).
+The input is the picture itself, barely touched: bright where a pixel's colour is far from the
+background's, trimmed of empty margins, fitted into the frame. Every training picture goes through
+`to_network_input` too, so the network learns what real captures hold (frames, slivers of the
+neighbouring digits, unlit segments, lines, grain) instead of rules guessing it. The ink maps that
+`ml.segmentation` cuts numbers from are made here too (`_ink_strength`).
 """
 
 from __future__ import annotations
 
-import functools
 import io
-import math
 import re
 import struct
 import warnings
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
@@ -22,26 +21,24 @@ from PIL import Image, ImageOps
 from scipy import ndimage
 
 INPUT_SIZE = 28
-BOX_SIZE = 20
+FIT_SIZE = 24  # the trimmed picture's longer side in the frame
+INK_BOX_SPILL = 0.02  # share of the ink (specks, a far stray mark) the trimmed box may leave out
+INK_BOX_MARGIN = 0.08  # of the box's side, kept around it
 WORKING_SIDE = 256  # bigger images are box-downscaled to about this before any work
+LINE_HEIGHT, LINE_WIDTH = 32, 256  # the line reader's input
+LINE_FIT_HEIGHT = 28  # a line's height in it, unless the line is too long for its width
+LINE_WORKING_SIDE = 1024  # a line of 16 characters keeps its strokes
 MIN_CONTRAST = 16.0  # ink must differ from the background by this many grey levels (of 255)
-MIN_SIGNAL_TO_NOISE = 3.0  # ink peak over the typical background distance
+MIN_INK_OVER_GRAIN = 4.0  # ink over the pixel-to-pixel grain (pure noise reaches 2.6-3.8)
+# Finding ink for the number segmentation (ml.segmentation):
 IMPULSE_LEVEL = 64.0  # a pixel this far from its 3x3 median is a salt or pepper grain
 IMPULSE_SHARE = 0.001  # ... and this share of such grains in the border means salt-and-pepper noise
 MIN_BORDER_TEST_SIDE = 24  # smaller pictures have too thin a border band to judge noise on
 SMALL_PICTURE_SIDE = 64  # below this, salt and pepper grains are found one by one (the border band is thin)
 NOISY = 0.08  # background noise above this share of the ink peak gets smoothed
 INK_LEVEL = 0.3  # of the ink peak: the digit's strokes
-FAINT_INK_LEVEL = 0.1  # ... and fainter ink, among which form lines are looked for
-SECOND_LOOK_INK_LEVEL = 0.15  # a second look at an unsure answer keeps fainter strokes
-SECOND_LOOK_SIDE = 96  # ... and upscales pictures whose shorter side is below this
-OUTSHONE_LEVEL = 0.5  # a digit whose ink peaks below this share of a line's is rescaled once the line is gone
-MIN_SPECK_FRACTION = 0.08  # ink blobs lighter than this share of the heaviest blob are specks
 RULED_LINE_ELONGATION = 7.0  # length / thickness from which a straight blob is a ruled line
-RULED_LINE_DIGIT_EXTENT = 0.3  # a line is dropped only if the other ink spans this share of its length,
-LINE_FRAGMENT_SHARE = 0.02  # ... counting the pieces that weigh this share of it (not specks)
-MARGIN_LINE_ELONGATION = 4.0  # length / thickness of a bar set apart by blank rows or columns ...
-MARGIN_LINE_FILL = 0.6  # ... whose ink fills this share of its box (a stroke's curved end does not)
+MIN_SIGNAL_TO_NOISE = 3.0  # ink peak over the typical background distance
 
 BLANK_IMAGE = "blank image: no ink found"
 
@@ -113,55 +110,122 @@ def _bomb_reason(error: Exception, max_pixels: int) -> str:
 
 
 def to_network_input(image: Image.Image) -> np.ndarray:
-    """float32 (28, 28) in [0, 1], bright ink on black, MNIST-style framing."""
-    pixels = _as_float_pixels(_shrink(image))  # (H, W, C) in grey levels 0..255
-    ink = _ink_strength(_remove_impulse_noise(pixels))
-    ink = _keep_digit(ink)
-    return _frame_like_mnist(ink)
+    """float32 (28, 28) in [0, 1]: how far each pixel's colour is from the picture's background
+    colour, the picture trimmed of empty margins and fitted, aspect kept, into the frame.
+
+    Deliberately little else: frames, neighbours' slivers, unlit segments, lines, grain and glare
+    stay in the picture, and the network learns to look past them from its training pictures
+    (which all go through this function too). Hand-made rules that cut such clutter away were
+    tuned on our own pictures and broke real captures."""
+    ink = _stretched(_colour_distance(_as_float_pixels(_shrink(image))))
+    return _fitted_in_frame(ink[_ink_box(ink)], (INPUT_SIZE, INPUT_SIZE), (FIT_SIZE, FIT_SIZE))
 
 
-def second_look_inputs(image: Image.Image) -> list[np.ndarray]:
-    """Other network inputs of a picture whose usual input left the network unsure: the picture
-    upscaled (a few-pixel digit's strokes merge at its own scale), then ink touching the picture's
-    edge dropped and fainter strokes kept, then the pixels smoothed and fainter strokes kept, then
-    bars in the margins (underlines, box borders) dropped and fainter strokes kept.
-    Readings that find no ink are left out."""
-    shrunk = _shrink(image)
-    pixels = _remove_impulse_noise(_as_float_pixels(shrunk))
-    ink = functools.cache(lambda: _ink_strength(pixels))  # two readings start from it; may raise
-    readings = [
-        lambda: _keep_digit(_ink_strength(_remove_impulse_noise(_as_float_pixels(_upscaled(shrunk))))),
-        lambda: _keep_digit(_without_edge_ink(ink()), ink_level=SECOND_LOOK_INK_LEVEL),
-        lambda: _keep_digit(
-            _ink_strength(ndimage.gaussian_filter(pixels, (1.0, 1.0, 0))), ink_level=SECOND_LOOK_INK_LEVEL
-        ),
-        lambda: _keep_digit(_without_margin_lines(ink()), ink_level=SECOND_LOOK_INK_LEVEL),
-    ]
-    inputs = []
-    for read in readings:
-        try:
-            inputs.append(_frame_like_mnist(read()))
-        except ImageError:
-            continue
-    return inputs
+def to_line_input(image: Image.Image) -> np.ndarray:
+    """float32 (LINE_HEIGHT, LINE_WIDTH) in [0, 1]: a line of characters as `to_network_input` sees
+    a digit, fitted (aspect kept) into the line reader's frame."""
+    return line_input(image)[0]
+
+
+@dataclass(frozen=True)
+class LinePlacement:
+    """Where the line input came from in the picture: its column u shows picture x = x_offset + u * x_step,
+    and the line's ink spans picture rows top to bottom."""
+
+    x_offset: float
+    x_step: float
+    top: int
+    bottom: int
+
+    def box(self, first_column: float, last_column: float) -> list[int]:
+        """[left, top, right, bottom] in picture pixels of the input's columns first..last."""
+        left, right = self.x_offset + first_column * self.x_step, self.x_offset + (last_column + 1) * self.x_step
+        return [round(left), self.top, round(right), self.bottom]
+
+
+def line_input(image: Image.Image) -> tuple[np.ndarray, LinePlacement]:
+    """`to_line_input` and where its columns came from (to give each character a box)."""
+    image = _to_workable_mode(image)
+    shrunk = _shrink(image, LINE_WORKING_SIDE)
+    factor = image.width / shrunk.width
+    ink = _stretched(_colour_distance(_as_float_pixels(shrunk)))
+    rows, cols = _ink_box(ink)
+    frame, fit = (LINE_HEIGHT, LINE_WIDTH), (LINE_FIT_HEIGHT, LINE_WIDTH - 4)
+    scale, _, left = _placement(ink[rows, cols].shape, frame, fit)
+    placement = LinePlacement(
+        x_offset=factor * (cols.start - left / scale),
+        x_step=factor / scale,
+        top=round(factor * rows.start),
+        bottom=round(factor * rows.stop),
+    )
+    return _fitted_in_frame(ink[rows, cols], frame, fit), placement
+
+
+def _colour_distance(pixels: np.ndarray) -> np.ndarray:
+    """Distance of each pixel from the background colour (the median along the picture's border):
+    ink of either polarity and of any hue comes out bright (an orange digit on brown keeps its
+    contrast, which grey would lose)."""
+    background = np.median(pixels[_border_mask(*pixels.shape[:2])], axis=0)
+    return np.sqrt(((pixels - background) ** 2).sum(axis=2))
+
+
+def _stretched(distance: np.ndarray) -> np.ndarray:
+    """Background at 0, the strongest ink (ignoring a few hot pixels) at 1; ImageError when
+    nothing stands out of the background's own variation."""
+    floor, peak = _border_noise(distance), _ink_peak(distance)
+    if peak - floor < MIN_CONTRAST or peak - floor < MIN_INK_OVER_GRAIN * _grain(distance):
+        raise ImageError(BLANK_IMAGE)
+    return np.clip((distance - floor) / (peak - floor), 0.0, 1.0)
+
+
+def _grain(distance: np.ndarray) -> float:
+    """The spread of pixel-to-pixel noise (a smooth lighting gradient adds nothing to it)."""
+    steps = np.abs(np.diff(distance, axis=1))
+    return float(np.median(steps)) if steps.size else 0.0
+
+
+def _ink_box(ink: np.ndarray) -> tuple[slice, slice]:
+    """The rows and columns holding all but INK_BOX_SPILL of the ink, plus a margin: empty margins go,
+    a few specks do not stretch the box."""
+    return tuple(_ink_span(ink.sum(axis=1 - axis)) for axis in (0, 1))
+
+
+def _ink_span(profile: np.ndarray) -> slice:
+    cumulative = np.cumsum(profile) / max(float(profile.sum()), 1e-6)
+    first = int(np.searchsorted(cumulative, INK_BOX_SPILL / 2))
+    last = int(np.searchsorted(cumulative, 1 - INK_BOX_SPILL / 2))
+    margin = round(INK_BOX_MARGIN * (last - first + 1))
+    return slice(max(0, first - margin), min(len(profile), last + 1 + margin))
+
+
+def _fitted_in_frame(ink: np.ndarray, frame: tuple[int, int], fit: tuple[int, int]) -> np.ndarray:
+    """Scale the picture (aspect kept) to fit the `fit` box, (height, width), centred in `frame`."""
+    height, width = ink.shape
+    scale, top, left = _placement(ink.shape, frame, fit)
+    new_width, new_height = max(1, round(width * scale)), max(1, round(height * scale))
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    scaled = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize((new_width, new_height), resample))
+    framed = np.zeros(frame, dtype=np.float32)
+    framed[top : top + new_height, left : left + new_width] = np.clip(scaled / max(float(scaled.max()), 1e-6), 0, 1)
+    return framed
+
+
+def _placement(shape: tuple[int, int], frame: tuple[int, int], fit: tuple[int, int]) -> tuple[float, int, int]:
+    """(scale, top, left) that fit a picture of this shape into `fit`, centred in `frame`."""
+    height, width = shape
+    scale = min(fit[0] / height, fit[1] / width)
+    new_width, new_height = max(1, round(width * scale)), max(1, round(height * scale))
+    return scale, (frame[0] - new_height) // 2, (frame[1] - new_width) // 2
 
 
 def prepare(data: bytes | BinaryIO, *, max_pixels: int = 25_000_000) -> np.ndarray:
     return to_network_input(open_image(data, max_pixels=max_pixels))
 
 
-def _shrink(image: Image.Image) -> Image.Image:
+def _shrink(image: Image.Image, working_side: int = WORKING_SIDE) -> Image.Image:
     image = _to_workable_mode(image)
-    factor = max(image.size) // WORKING_SIDE
+    factor = max(image.size) // working_side
     return image.reduce(factor) if factor > 1 else image
-
-
-def _upscaled(image: Image.Image) -> Image.Image:
-    """A `_shrink`-ed picture enlarged until its shorter side reaches SECOND_LOOK_SIDE (within WORKING_SIDE)."""
-    factor = min(math.ceil(SECOND_LOOK_SIDE / min(image.size)), max(1, WORKING_SIDE // max(image.size)))
-    if factor <= 1:
-        return image
-    return image.resize((image.width * factor, image.height * factor), Image.Resampling.BICUBIC)
 
 
 def _to_workable_mode(image: Image.Image) -> Image.Image:
@@ -328,153 +392,6 @@ def _border_noise(distance: np.ndarray) -> float:
     return float(np.median(distance[_border_mask(*distance.shape)]))
 
 
-def _keep_digit(ink: np.ndarray, *, ink_level: float = INK_LEVEL) -> np.ndarray:
-    """Drop stray ruled lines and specks, then crop to the bounding box of the digit's ink."""
-    ink = _faint_digit_without_bold_lines(ink)
-    labels, count = _ink_groups(ink > ink_level)
-    if count == 0:
-        raise ImageError(BLANK_IMAGE)
-    indices = np.arange(1, count + 1)
-    masses = ndimage.sum_labels(ink, labels, index=indices)
-    rest = np.setdiff1d(indices, _ruled_lines(ink, labels, masses))
-    kept = rest[masses[rest - 1] >= masses[rest - 1].max() * MIN_SPECK_FRACTION]
-    keep = ndimage.binary_dilation(np.isin(labels, kept), structure=np.ones((3, 3)))  # keep the anti-aliased rim
-    rows = np.flatnonzero(keep.any(axis=1))
-    cols = np.flatnonzero(keep.any(axis=0))
-    cropped = (ink * keep)[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    if cropped.max() <= 0:
-        raise ImageError(BLANK_IMAGE)
-    return cropped
-
-
-def _without_edge_ink(ink: np.ndarray) -> np.ndarray:
-    """Drop blobs cut by the picture's edge (a neighbouring label or box), if other ink remains."""
-    labels, count = _ink_groups(ink > INK_LEVEL)
-    height, width = ink.shape
-    boxes = ndimage.find_objects(labels)
-    cut = [label for label, box in enumerate(boxes, start=1) if _touches_edge(box, height, width)]
-    if not cut or len(cut) == count:
-        return ink
-    rest = _without_blobs(ink, labels, cut)
-    return rest / max(float(rest.max()), 1e-6)
-
-
-def _without_margin_lines(ink: np.ndarray) -> np.ndarray:
-    """Drop bars set apart from the digit by blank rows or columns (an underline, a box border) and
-    rescale what is left, so that a digit fainter than the bar fills the input.
-
-    Unlike `_ruled_lines`, this needs no blob to stand alone, so it works where blur or a faint
-    digit's halo joins line and digit at the faint level; vertical bars go first, so that a border
-    down the side does not hide the gap above an underline, and a second round finds bars that the
-    first round's removals set apart.
-    """
-    kept = np.ones(ink.shape, dtype=bool)
-    for axis in (1, 0, 1, 0):  # 1: bands of columns (vertical bars), 0: bands of rows
-        mask = (ink > INK_LEVEL) & kept
-        bands = [band for (band,) in ndimage.find_objects(ndimage.label(mask.any(axis=1 - axis))[0])]
-        bars = [band for band in bands if _is_margin_bar(np.moveaxis(mask, axis, 0)[band])]
-        if len(bands) < 2 or len(bars) == len(bands):
-            continue  # one band, or only bars: a 1 beside a border
-        for band in bars:
-            np.moveaxis(kept, axis, 0)[max(0, band.start - 1) : band.stop + 1] = False  # and the rim
-    if kept.all():
-        return ink
-    rest = ink * kept
-    return np.clip(rest / max(_ink_peak(rest), 1e-6), 0.0, 1.0)
-
-
-def _is_margin_bar(band: np.ndarray) -> bool:
-    """Whether a band's ink mask (its own lines of pixels first: rows for a band of rows) is a
-    solid bar along the band."""
-    along = np.flatnonzero(band.any(axis=0))
-    length, thickness = along[-1] - along[0] + 1, band.shape[0]
-    fill = band.sum() / (length * thickness)
-    return length >= MARGIN_LINE_ELONGATION * thickness and fill >= MARGIN_LINE_FILL
-
-
-def _touches_edge(box: tuple[slice, slice], height: int, width: int) -> bool:
-    return box[0].start == 0 or box[1].start == 0 or box[0].stop == height or box[1].stop == width
-
-
-def _faint_digit_without_bold_lines(ink: np.ndarray) -> np.ndarray:
-    """A bold form line can outshine a thin, faint digit so much that at the usual ink level
-    only the line is left: look for lines among faint ink too, and if what remains without
-    them is faint, erase them and rescale the rest to full strength."""
-    labels, count = _ink_groups(ink > FAINT_INK_LEVEL)
-    if count == 0:
-        return ink
-    lines = _ruled_lines(ink, labels, ndimage.sum_labels(ink, labels, index=np.arange(1, count + 1)))
-    if lines.size == 0:
-        return ink
-    rest = _without_blobs(ink, labels, lines)
-    peak = _ink_peak(rest)
-    return np.clip(rest / peak, 0.0, 1.0) if 0 < peak < OUTSHONE_LEVEL else ink
-
-
-def _without_blobs(ink: np.ndarray, labels: np.ndarray, dropped) -> np.ndarray:
-    """The ink without these blobs and their anti-aliased rim."""
-    return ink * ~ndimage.binary_dilation(np.isin(labels, dropped), structure=np.ones((3, 3)))
-
-
-def _ink_groups(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """Label blobs, treating fragments a few pixels apart (a thin stroke broken by blur
-    or thresholding) as one group; each group's labels cover only its real ink pixels."""
-    reach = max(1, min(mask.shape) // 64)
-    grouped, count = ndimage.label(ndimage.binary_dilation(mask, iterations=reach), structure=np.ones((3, 3)))
-    return grouped * mask, count
-
-
-def _ruled_lines(ink: np.ndarray, labels: np.ndarray, masses: np.ndarray) -> np.ndarray:
-    """Labels of form-box borders and underlines: long, thin, straight blobs beside the rest of the ink.
-
-    A straight stroke that overlaps the rest's span is part of the digit, and so is every stroke
-    when all of them are straight (a 1, or a 7 whose bar came apart). Lines are dropped only when
-    the other ink is of some size (a thin or faint digit weighs far less than a bold line, and may
-    be in pieces).
-    """
-    indices = np.arange(1, len(masses) + 1)
-    boxes = ndimage.find_objects(labels)
-    substantial = indices[masses >= LINE_FRAGMENT_SHARE * masses.max()]
-    heavy = indices[masses >= MIN_SPECK_FRACTION * masses.max()]
-
-    def straight(index: int) -> bool:
-        return _is_straight_line(_blob_ink(ink, labels, boxes, index))
-
-    # Position first: it is cheap, and most pictures have no blob beside the rest of the ink.
-    lines = np.array([index for index in heavy if _beside(boxes, index, substantial) and straight(index)], dtype=int)
-    if lines.size == 0 or all(straight(index) for index in np.setdiff1d(substantial, lines)):
-        return lines[:0]  # no line, or only straight strokes: a 1, or a 7 whose bar came apart
-    others = np.setdiff1d(indices, lines)
-    pieces = others[masses[others - 1] >= LINE_FRAGMENT_SHARE * masses[lines - 1].max()]
-    if pieces.size == 0 or _extent(boxes, pieces) < RULED_LINE_DIGIT_EXTENT * _extent(boxes, lines):
-        return lines[:0]
-    return lines
-
-
-def _beside(boxes: list, label: int, labels: np.ndarray) -> bool:
-    """Whether an upright blob lies left or right of the other blobs (a flat one above or below)."""
-    rest = [boxes[other - 1] for other in labels if other != label]
-    if not rest:
-        return False
-    box = boxes[label - 1]
-    across = 1 if box[0].stop - box[0].start >= box[1].stop - box[1].start else 0
-    start, stop = min(other[across].start for other in rest), max(other[across].stop for other in rest)
-    return box[across].stop <= start or box[across].start >= stop
-
-
-def _extent(boxes: list, labels: np.ndarray) -> int:
-    """The longer side of the box around these blobs."""
-    chosen = [boxes[label - 1] for label in labels]
-    height = max(box[0].stop for box in chosen) - min(box[0].start for box in chosen)
-    width = max(box[1].stop for box in chosen) - min(box[1].start for box in chosen)
-    return max(height, width)
-
-
-def _blob_ink(ink: np.ndarray, labels: np.ndarray, boxes: list, label: int) -> np.ndarray:
-    box = boxes[label - 1]
-    return ink[box] * (labels[box] == label)
-
-
 def _is_straight_line(component: np.ndarray) -> bool:
     """Whether a blob's ink (or mask; zero elsewhere) is long and thin; weighted by the ink, so
     that a rim of blur does not make a line look thick."""
@@ -485,27 +402,3 @@ def _is_straight_line(component: np.ndarray) -> bool:
     spread = np.cov(np.stack([rows, cols]).astype(np.float64), aweights=weights) + np.eye(2) / 12  # + a pixel's extent
     smallest, largest = np.linalg.eigvalsh(spread)
     return largest >= RULED_LINE_ELONGATION**2 * smallest
-
-
-def _frame_like_mnist(ink: np.ndarray) -> np.ndarray:
-    height, width = ink.shape
-    scale = BOX_SIZE / max(height, width)
-    new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    scaled = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize(new_size, resample))
-    scaled = np.clip(scaled / max(float(scaled.max()), 1e-6), 0.0, 1.0)
-    return _centre_by_mass(scaled)
-
-
-def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
-    height, width = digit.shape
-    centre_row, centre_col = ndimage.center_of_mass(digit)
-    top = _clamp(round(INPUT_SIZE / 2 - centre_row), 0, INPUT_SIZE - height)
-    left = _clamp(round(INPUT_SIZE / 2 - centre_col), 0, INPUT_SIZE - width)
-    frame = np.zeros((INPUT_SIZE, INPUT_SIZE), dtype=np.float32)
-    frame[top : top + height, left : left + width] = digit
-    return frame
-
-
-def _clamp(value: int, low: int, high: int) -> int:
-    return max(low, min(high, value))

@@ -17,7 +17,7 @@ from ml.inference import DIGITS
 from ml.preprocess import ImageError, open_image, to_network_input
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-VALIDATION_SETS = ("val_printed", "val_handwritten")  # digits; the accuracy targets
+VALIDATION_SETS = ("val_printed", "val_handwritten", "val_captures", "val_real")  # digits: targets, calibration
 NOT_DIGIT_SETS = ("train_not_digit", "val_not_digit")  # wrong cuts of numbers, label 10
 MAX_KERAS_BYTES = 5_000_000
 

@@ -45,7 +45,7 @@ def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> i
         clock = time.perf_counter()
         inputs, numbers, errors = read_images(images, mode=job.mode, classifier=classifier)
         read_seconds, clock = time.perf_counter() - clock, time.perf_counter()
-        probabilities = read_digits(inputs, images, classifier=classifier) if inputs else []
+        probabilities = digit_probabilities(np.stack(list(inputs.values())), classifier) if inputs else []
         inference_seconds, clock = time.perf_counter() - clock, time.perf_counter()
         rows = [
             *(digit_row(image_id, row, threshold=job.review_threshold) for image_id, row in zip(inputs, probabilities)),
@@ -90,21 +90,6 @@ def read_images(images, *, mode: str, classifier):
         except OSError as exc:
             errors[image.id] = f"stored image could not be read: {exc}"
     return inputs, numbers, errors
-
-
-def read_digits(inputs: dict, images, *, classifier) -> np.ndarray:
-    """Digit probabilities for the network inputs in `inputs` (image id -> input). The pictures the
-    network is unsure of are opened again for a second look rather than all kept in memory."""
-    by_id = {image.id: image for image in images}
-    ids = list(inputs)
-
-    def picture_of(index: int):
-        try:
-            return open_stored(by_id[ids[index]])
-        except (ImageError, OSError):
-            return None  # gone since the first read: the first answer stands
-
-    return digit_probabilities(np.stack(list(inputs.values())), classifier, picture_of=picture_of)
 
 
 def open_stored(image):

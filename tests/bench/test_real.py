@@ -6,6 +6,7 @@ import json
 import pytest
 
 from bench import real
+from dataset import real as real_sets
 from tests.factories import digit_png, number_png
 
 
@@ -41,3 +42,11 @@ def test_it_reads_digit_and_line_sets_with_both_engines(tmp_path, results_path):
     assert digits["digit-ocr"]["accuracy"] >= 0.9, "clean printed digits"
     assert lines["digit-ocr"]["string_accuracy"] == 1.0
     assert {"tesseract --psm 10", "tesseract --psm 7"} <= set(digits) | set(lines)
+
+
+def test_a_set_the_network_trained_on_is_read_on_its_test_part_only():
+    test_part = real_sets.labelled_files("lcd_7seg_digit", "test")[:3]
+    train_part = real_sets.labelled_files("lcd_7seg_digit", "train")[:3]
+    items = [(path, str(label)) for path, label in test_part + train_part]
+    chosen = real.untrained_part({"lcd_7seg_digit (digits)": items, "other (digits)": items}, {"lcd_7seg_digit"})
+    assert chosen == {"lcd_7seg_digit (digits) test part": items[:3], "other (digits)": items}

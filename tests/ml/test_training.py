@@ -21,6 +21,8 @@ def tiny_dataset(tmp_path_factory):
         ("train", slice(0, 512)),
         ("val_printed", slice(512, 640)),
         ("val_handwritten", slice(640, 768)),
+        ("val_captures", slice(768, 832)),
+        ("val_real", slice(832, 896)),
     ):
         np.savez_compressed(
             folder / f"{name}.npz", images=images[rows], labels=labels[rows], source=np.full(len(labels[rows]), "mnist")
