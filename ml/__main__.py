@@ -1,4 +1,4 @@
-"""python -m ml {train, evaluate, predict}."""
+"""python -m ml {train, train-lines, evaluate, predict}."""
 
 from __future__ import annotations
 
@@ -19,22 +19,35 @@ def main(argv: list[str] | None = None) -> None:
     train_parser.add_argument("--seed", type=int, default=0)
     train_parser.add_argument("--artifacts", type=Path, default=None)
 
+    lines_parser = commands.add_parser("train-lines", help="train and export ml/artifacts/lines.tflite")
+    lines_parser.add_argument("--lines", type=int, default=None, help="generated training lines")
+    lines_parser.add_argument("--epochs", type=int, default=None)
+    lines_parser.add_argument("--artifact", type=Path, default=None)
+
     evaluate_parser = commands.add_parser("evaluate", help="write the model card")
     evaluate_parser.add_argument("--dataset", type=Path, default=None)
     evaluate_parser.add_argument("--artifacts", type=Path, default=None)
 
     predict_parser = commands.add_parser("predict", help="classify image files, one JSON line each")
     predict_parser.add_argument("paths", nargs="+", type=Path)
-    predict_parser.add_argument("--model", type=Path, default=None)
+    predict_parser.add_argument(
+        "--model", type=Path, default=None, help="the .tflite to read with (digits.tflite; lines.tflite in number mode)"
+    )
     predict_parser.add_argument(
         "--mode",
         choices=["digit", "number"],
         default="digit",
-        help="digit: one digit per image (default); number: the line of digits in each image",
+        help="digit: one digit per image (default); number: the line of digits in each image (the line reader)",
     )
 
     args = parser.parse_args(argv)
-    {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}[args.command](args)
+    commands_run = {
+        "train": run_train,
+        "train-lines": run_train_lines,
+        "evaluate": run_evaluate,
+        "predict": run_predict,
+    }
+    commands_run[args.command](args)
 
 
 def run_train(args) -> None:
@@ -48,6 +61,16 @@ def run_train(args) -> None:
     if args.epochs is not None:
         config.epochs = args.epochs
     print(json.dumps(train(config), indent=2))
+
+
+def run_train_lines(args) -> None:
+    from ml.train_lines import LineTrainConfig, train_lines
+
+    config = LineTrainConfig()
+    for field, value in (("lines", args.lines), ("epochs", args.epochs), ("artifact", args.artifact)):
+        if value is not None:
+            setattr(config, field, value)
+    print(json.dumps(train_lines(config), indent=2))
 
 
 def run_evaluate(args) -> None:

@@ -7,10 +7,11 @@ from scipy.optimize import minimize_scalar
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Over the last axis: (N, classes), or (N, time steps, classes) for the line reader."""
     scaled = logits / temperature
-    scaled = scaled - scaled.max(axis=1, keepdims=True)
+    scaled = scaled - scaled.max(axis=-1, keepdims=True)
     exp = np.exp(scaled)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
@@ -26,8 +27,11 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
+    return binary_calibration_error(probabilities.max(axis=1), probabilities.argmax(axis=1) == labels, bins)
+
+
+def binary_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    """ECE of confidences in answers that were right (`correct`) or not."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     error = 0.0
     for low, high in zip(edges[:-1], edges[1:]):

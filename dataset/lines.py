@@ -1,0 +1,573 @@
+"""Lines of 1-16 characters (digits, ".", ",", "-") with their text, for a CTC line reader.
+
+`random_text` draws a plausible reading: meter counts with leading zeros, amounts with a decimal point or
+comma, sometimes a leading minus. Each style in STYLES paints one text in one consistent look: printed fonts,
+captcha-like noise, segment displays, rows of counter wheels, handwritten MNIST digits. A style composes at a
+working size, then the picture is captured: resized to its stored size, blurred, noised and JPEG-compressed.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from scipy import ndimage
+
+from dataset import degrade, displays, fonts, handwritten, wheels
+from dataset.printed import render_glyph
+from ml.lines import SEPARATORS
+
+Rng = np.random.Generator
+
+MAX_LENGTH = 16
+LENGTH_WEIGHTS = np.array([2, 4, 8, 10, 11, 11, 10, 9, 7, 5, 4, 3, 2, 2, 1.5, 1.5])  # lengths 1..16
+POINT_SHARE, COMMA_SHARE, MINUS_SHARE = 0.35, 0.10, 0.05
+MAX_WIDTH = 420  # stored pixels: longer lines are stored smaller
+GLYPH_SIZE = 40  # working font size of printed, captcha and display lines
+HAIRLINE_WEIGHTS = ("Thin", "Hairline", "Light", "Z003")
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def random_text(rng: Rng) -> str:
+    """1-16 characters; separators never doubled, never last, never in a line of one digit."""
+    length = 1 + int(rng.choice(MAX_LENGTH, p=LENGTH_WEIGHTS / LENGTH_WEIGHTS.sum()))
+    minus = rng.random() < MINUS_SHARE
+    roll = rng.random()
+    mark = "." if roll < POINT_SHARE else "," if roll < POINT_SHARE + COMMA_SHARE else ""
+    count = length - minus - (mark != "")
+    if count < 2:
+        return _digit_string(rng, length, leading_zeros=False)
+    digits = _digit_string(rng, count, leading_zeros=not minus and rng.random() < 0.3)
+    if mark:
+        decimals = int(rng.choice([1, 2, 3], p=[0.3, 0.5, 0.2]))
+        split = max(1, count - decimals)
+        digits = digits[:split] + mark + digits[split:]
+    return ("-" if minus else "") + digits
+
+
+def counter_text(rng: Rng) -> str:
+    """5-8 digits of a counter, often with leading zeros."""
+    return _digit_string(rng, int(rng.integers(5, 9)), leading_zeros=rng.random() < 0.6)
+
+
+def _digit_string(rng: Rng, count: int, leading_zeros: bool) -> str:
+    digits = rng.integers(0, 10, count)
+    if count > 1 and not leading_zeros and digits[0] == 0 and rng.random() < 0.8:
+        digits[0] = rng.integers(1, 10)
+    if leading_zeros and count > 1:
+        digits[: int(rng.integers(1, count))] = 0
+    return "".join(str(digit) for digit in digits)
+
+
+# --- shared drawing helpers --------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _line_fonts() -> tuple[str, ...]:
+    paths = fonts.font_paths(fonts.split_families()[0])
+    return tuple(path for path in paths if not any(weight in path for weight in HAIRLINE_WEIGHTS))
+
+
+@lru_cache(maxsize=64)
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+@lru_cache(maxsize=8192)
+def _glyph(path: str, size: int, char: str) -> np.ndarray:
+    """Ink mask of one character, 2*size rows with the baseline at row 1.5*size, columns cropped to ink."""
+    canvas = Image.new("L", (size * 2, size * 2), 0)
+    ImageDraw.Draw(canvas).text((size // 2, int(size * 1.5)), char, fill=255, font=_font(path, size), anchor="ls")
+    mask = np.asarray(canvas, dtype=np.float32) / 255
+    cols = np.flatnonzero(mask.max(axis=0) > 0.05)
+    mask = mask[:, cols[0] : cols[-1] + 1]
+    mask.setflags(write=False)
+    return mask
+
+
+Placement = tuple[int, int, np.ndarray]  # row, col, mask
+
+
+def _lay_out(rng: Rng, masks: list[np.ndarray], text: str, gap: float, jitter: float, shift: float) -> list[Placement]:
+    """Left to right: gaps vary by `jitter`, baselines by `shift` (pixels); separators keep clear of digits."""
+    placements, col = [], 0
+    for index, (char, mask) in enumerate(zip(text, masks)):
+        if index:
+            space = gap + rng.uniform(-jitter, jitter)
+            if char in SEPARATORS or text[index - 1] in SEPARATORS:
+                space = max(space, 0.08 * mask.shape[0] / 2 + 1)
+            col += int(round(space))
+        placements.append((int(round(rng.normal(0, shift))) if shift else 0, col, mask))
+        col += mask.shape[1]
+    return placements
+
+
+def _canvas_mask(placements: list[Placement], pad: int) -> tuple[np.ndarray, list[Placement]]:
+    """All placements max-combined on one canvas, padded by `pad`; returns it and the shifted placements."""
+    top = min(row for row, _, _ in placements)
+    height = max(row + mask.shape[0] for row, _, mask in placements) - top
+    width = max(col + mask.shape[1] for _, col, mask in placements)
+    canvas = np.zeros((height + 2 * pad, width + 2 * pad), np.float32)
+    moved = [(row - top + pad, col + pad, mask) for row, col, mask in placements]
+    for row, col, mask in moved:
+        region = canvas[row : row + mask.shape[0], col : col + mask.shape[1]]
+        np.maximum(region, mask, out=region)
+    return canvas, moved
+
+
+def _ink_rows(mask: np.ndarray) -> tuple[int, int]:
+    rows = np.flatnonzero(mask.max(axis=1) > 0.05)
+    return int(rows[0]), int(rows[-1]) + 1
+
+
+def _crop_rows(mask: np.ndarray, rows: tuple[int, int], above: int, below: int) -> np.ndarray:
+    top, bottom = rows
+    return np.pad(mask[top:bottom], ((above, below), (0, 0)))
+
+
+def _random_dark(rng: Rng) -> np.ndarray:
+    while True:
+        colour = rng.uniform(0, 160, 3)
+        if degrade._luma(colour) < 90:
+            return colour
+
+
+def _random_light(rng: Rng) -> np.ndarray:
+    return rng.uniform(205, 255) + rng.uniform(-20, 8, 3)
+
+
+def _stored(rng: Rng, picture: np.ndarray, height: float, stretch: float = 1.0) -> Image.Image:
+    """The working picture resized to `height` rows (fewer if the line would exceed MAX_WIDTH)."""
+    image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8), mode="RGB")
+    scale = min(height / image.height, MAX_WIDTH / (image.width * stretch))
+    size = (max(8, round(image.width * scale * stretch)), max(10, round(image.height * scale)))
+    return image.resize(size, degrade._resampling_filter(rng))
+
+
+def _captured(rng: Rng, image: Image.Image, contrast: float, glyph_height: float) -> Image.Image:
+    """Uneven light, blur, sensor noise and JPEG; sometimes stored grey."""
+    if rng.random() < 0.3:
+        light = degrade._lighting(rng, image.height, image.width)
+        image = Image.fromarray(np.clip(np.asarray(image, np.float32) * light[:, :, None], 0, 255).astype(np.uint8))
+    if rng.random() < 0.35:
+        most = 0.5 if glyph_height < 16 else min(1.2, 0.04 * glyph_height)
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, max(0.35, most))))
+    image, _ = degrade.camera_and_scanner_noise(rng, image, contrast, glyph_height)
+    return image.convert("L") if rng.random() < 0.3 else image
+
+
+def _contrast(first: np.ndarray, second: np.ndarray) -> float:
+    return float(np.linalg.norm(np.asarray(first) - np.asarray(second)) / math.sqrt(3))
+
+
+def _paint_placements(picture: np.ndarray, placements: list[Placement], colours: list[np.ndarray]) -> None:
+    for (row, col, mask), colour in zip(placements, colours):
+        region = picture[row : row + mask.shape[0], col : col + mask.shape[1]]
+        alpha = mask[:, :, None]
+        region[:] = region * (1 - alpha) + colour * alpha
+
+
+# --- printed ---------------------------------------------------------------------------------
+
+
+def printed_line(rng: Rng, text: str) -> Image.Image:
+    """A font on pale, tinted or textured paper; per-character colours, a box, crossing lines sometimes."""
+    fonts_ = _line_fonts()
+    path = fonts_[int(rng.integers(len(fonts_)))]
+    size = GLYPH_SIZE
+    masks = [_glyph(path, size, char) for char in text]
+    gap = rng.uniform(0.03, 0.3) * size
+    jitter = rng.uniform(0, 0.08) * size if rng.random() < 0.5 else 0.0
+    shift = rng.uniform(0, 0.05) * size if rng.random() < 0.4 else 0.0
+    placements = _lay_out(rng, masks, text, gap, jitter, shift)
+    pad = int(rng.uniform(0.1, 0.6) * size)
+    mask, placements = _canvas_mask(placements, pad)
+    background, colours = _printed_colours(rng, len(text))
+    picture = np.broadcast_to(background, (*mask.shape, 3)).astype(np.float32)
+    if rng.random() < 0.4:
+        picture = picture + degrade._texture(rng, *mask.shape)[:, :, None] * 0.6
+    _paint_placements(picture, placements, colours)
+    image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8), mode="RGB")
+    glyph_rows = _ink_rows(mask)
+    if rng.random() < 0.35:
+        _draw_interference(rng, image, glyph_rows)
+    if rng.random() < 0.5:
+        image = image.rotate(rng.uniform(-3, 3), Image.Resampling.BILINEAR, fillcolor=tuple(background.astype(int)))
+    image = _cropped_around(rng, image, glyph_rows, size)
+    if rng.random() < 0.2:
+        ImageDraw.Draw(image).rectangle(
+            [0, 0, image.width - 1, image.height - 1],
+            outline=tuple(_random_dark(rng).astype(int)),
+            width=int(rng.integers(1, 4)),
+        )
+    stored = _stored(rng, np.asarray(image, np.float32), _log_uniform(rng, 26, 80), math.exp(rng.uniform(-0.15, 0.15)))
+    glyph_height = stored.height * (glyph_rows[1] - glyph_rows[0]) / image.height
+    return _captured(rng, stored, _contrast(background, colours[0]), glyph_height)
+
+
+def _printed_colours(rng: Rng, count: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    background = _random_light(rng)
+    if rng.random() < 0.3:
+        background = background * rng.uniform(0.85, 1.0, 3)  # a pastel tint
+    if rng.random() < 0.3:
+        return background, [_random_dark(rng) for _ in range(count)]
+    return background, [_random_dark(rng)] * count
+
+
+def _draw_interference(rng: Rng, image: Image.Image, glyph_rows: tuple[int, int]) -> None:
+    """1-3 thin lines or arcs across the digits, in random colours."""
+    draw = ImageDraw.Draw(image)
+    top, bottom = glyph_rows
+    for _ in range(int(rng.integers(1, 4))):
+        colour = tuple(rng.integers(0, 200, 3).tolist())
+        width = int(rng.integers(1, 3))
+        if rng.random() < 0.5:
+            ends = [(0, rng.uniform(top, bottom)), (image.width, rng.uniform(top, bottom))]
+            draw.line(ends, fill=colour, width=width)
+        else:
+            left, right = sorted(rng.uniform(-0.3, 1.3, 2) * image.width)
+            span = rng.uniform(0.6, 2.5) * (bottom - top)
+            middle = rng.uniform(top, bottom)
+            box = [left, middle - span / 2, max(right, left + 4), middle + span / 2]
+            start = rng.uniform(0, 360)
+            draw.arc(box, start, start + rng.uniform(60, 200), fill=colour, width=width)
+
+
+def _cropped_around(rng: Rng, image: Image.Image, glyph_rows: tuple[int, int], size: int) -> Image.Image:
+    """Trim the vertical padding to a random margin around the glyph rows."""
+    top, bottom = glyph_rows
+    above, below = (int(rng.uniform(0.08, 0.45) * size) for _ in range(2))
+    return image.crop((0, max(0, top - above), image.width, min(image.height, bottom + below)))
+
+
+def _log_uniform(rng: Rng, low: float, high: float) -> float:
+    return float(math.exp(rng.uniform(math.log(low), math.log(high))))
+
+
+# --- captcha ---------------------------------------------------------------------------------
+
+
+def captcha_line(rng: Rng, text: str) -> Image.Image:
+    """Dotted, starry or outlined digits, touching, on dark or light ground, a wavy line, noise dots."""
+    fonts_ = _line_fonts()
+    path = fonts_[int(rng.integers(len(fonts_)))]
+    size = GLYPH_SIZE
+    kind = rng.choice(["dotted", "starry", "outlined", "solid"], p=[0.3, 0.15, 0.25, 0.3])
+    masks = [
+        _glyph(path, size, char) if char in SEPARATORS else _captcha_glyph(rng, path, size, char, kind) for char in text
+    ]
+    placements = _lay_out(rng, masks, text, rng.uniform(-0.12, 0.1) * size, 0.05 * size, 0.06 * size)
+    mask, _ = _canvas_mask(placements, int(size * 0.3))
+    mask = _crop_rows(mask, _ink_rows(mask), int(size * rng.uniform(0.2, 0.6)), int(size * rng.uniform(0.2, 0.6)))
+    side = int(size * rng.uniform(0.2, 1.2))
+    mask = np.pad(mask, ((0, 0), (side, side)))
+    dark_ground = rng.random() < 0.6
+    ground = rng.uniform(0, 30, 3) if dark_ground else _random_light(rng)
+    ink = _captcha_ink(rng, dark_ground)
+    picture = np.broadcast_to(ground, (*mask.shape, 3)).astype(np.float32)
+    picture = picture + mask[:, :, None] * (ink - picture)
+    image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8), mode="RGB")
+    _draw_wave(rng, image, _ink_rows(mask), ink if rng.random() < 0.6 else _captcha_ink(rng, dark_ground))
+    _draw_noise_dots(rng, image, dark_ground)
+    stored = _stored(rng, np.asarray(image, np.float32), _log_uniform(rng, 36, 80))
+    return _captured(rng, stored, _contrast(ground, ink), stored.height * 0.5)
+
+
+def _captcha_glyph(rng: Rng, path: str, size: int, char: str, kind: str) -> np.ndarray:
+    glyph = np.pad(_glyph(path, size, char), ((0, 0), (3, 3)))
+    if kind == "dotted":
+        seeds = (glyph > 0.5) & (rng.random(glyph.shape) < rng.uniform(0.2, 0.4))
+        return ndimage.grey_dilation(seeds.astype(np.float32), size=(3, 3))
+    if kind == "starry":
+        seeds = (glyph > 0.5) & (rng.random(glyph.shape) < rng.uniform(0.08, 0.15))
+        star = ndimage.generate_binary_structure(2, 1)
+        return ndimage.binary_dilation(seeds, structure=star, iterations=2).astype(np.float32)
+    if kind == "outlined":
+        thick = ndimage.grey_dilation(glyph, size=(3, 3))
+        return np.clip(thick - ndimage.grey_erosion(glyph, size=(3, 3)) * 1.0, 0, 1)
+    return glyph
+
+
+def _captcha_ink(rng: Rng, dark_ground: bool) -> np.ndarray:
+    while True:
+        colour = rng.uniform(0, 255, 3)
+        luma = degrade._luma(colour)
+        if (dark_ground and luma > 120) or (not dark_ground and luma < 90):
+            return colour
+
+
+def _draw_wave(rng: Rng, image: Image.Image, glyph_rows: tuple[int, int], colour: np.ndarray) -> None:
+    top, bottom = glyph_rows
+    cols = np.linspace(0, image.width, 40)
+    phase, waves = rng.uniform(0, 2 * math.pi), rng.uniform(0.5, 3)
+    rows = (top + bottom) / 2 + rng.uniform(0.1, 0.4) * (bottom - top) * np.sin(
+        phase + cols / image.width * waves * 2 * math.pi
+    )
+    rows = rows + rng.uniform(-0.2, 0.2) * (bottom - top)
+    ImageDraw.Draw(image).line(list(zip(cols, rows)), fill=tuple(colour.astype(int)), width=int(rng.integers(1, 3)))
+
+
+def _draw_noise_dots(rng: Rng, image: Image.Image, dark_ground: bool) -> None:
+    """Coloured specks, smaller than the font's decimal point so they never pass for one."""
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(5, 40))):
+        x, y, radius = rng.uniform(0, image.width), rng.uniform(0, image.height), rng.uniform(0.5, 1.5)
+        draw.ellipse(
+            [x - radius, y - radius, x + radius, y + radius], fill=tuple(_captcha_ink(rng, dark_ground).astype(int))
+        )
+
+
+# --- segment displays ------------------------------------------------------------------------
+
+
+def display_line(rng: Rng, text: str) -> Image.Image:
+    """DSEG digits with unlit segments behind, the font's own decimal point, backlit or LED colours, glare."""
+    paths = fonts.display_font_paths()
+    path = paths[int(rng.integers(len(paths)))]
+    lit, segments = _display_masks(rng, path, text)
+    look = displays._legible_look(rng, led=rng.random() < 0.25)
+    picture = displays._paint(rng, lit, segments, look)
+    picture = displays._light_and_glare(rng, Image.fromarray(picture.astype(np.uint8), mode="RGB"))
+    image = Image.fromarray(picture.astype(np.uint8), mode="RGB")
+    if rng.random() < 0.4:
+        image = image.rotate(
+            rng.uniform(-2, 2), Image.Resampling.BILINEAR, fillcolor=tuple(look.background.astype(int))
+        )
+    stored = _stored(rng, np.asarray(image, np.float32), _log_uniform(rng, 20, 64), math.exp(rng.uniform(-0.1, 0.35)))
+    return _captured(rng, stored, _contrast(look.lit, look.background), stored.height * 0.7)
+
+
+def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(lit, all segments) masks: each cell drawn as its character over an all-segments cell."""
+    size = GLYPH_SIZE
+    everything = "~" if "DSEG14" in path else "8"
+    small = int(size * rng.uniform(0.6, 0.8)) if "." in text and rng.random() < 0.3 else size
+    blank_cells = int(rng.integers(1, 3)) if rng.random() < 0.3 else 0
+    cells = [" "] * blank_cells + list(text)
+    advance = _font(path, size).getlength(everything)
+    left, right = (int(rng.uniform(0.1, 0.6) * size) for _ in range(2))
+    top, bottom = (int(rng.uniform(0.1, 0.5) * size) for _ in range(2))
+    width = int(left + right + advance * (len(cells) + 0.3))
+    lit = Image.new("L", (width, top + bottom + size + size // 4))
+    segments = Image.new("L", lit.size)
+    lit_draw, segments_draw = ImageDraw.Draw(lit), ImageDraw.Draw(segments)
+    baseline, col, after_point = top + size, float(left), False
+    for char in cells:
+        cell_size = small if after_point else size
+        font = _font(path, cell_size)
+        if char in ".,":
+            lit_draw.text((col, baseline), ".", font=font, fill=255, anchor="ls")
+            if char == ",":
+                lit_draw.line(
+                    [(col + 1, baseline), (col - size * 0.08, baseline + size * 0.18)],
+                    fill=255,
+                    width=max(2, size // 14),
+                )
+            after_point = True
+            continue
+        segments_draw.text((col, baseline), everything, font=font, fill=255, anchor="ls")
+        if char != " ":
+            lit_draw.text((col, baseline), char, font=font, fill=255, anchor="ls")
+        col += font.getlength(everything) * rng.uniform(1.0, 1.04)
+    lit_mask = np.asarray(lit, np.float32) / 255
+    segment_mask = np.maximum(np.asarray(segments, np.float32) / 255, lit_mask)
+    return lit_mask, segment_mask
+
+
+# --- counter wheels --------------------------------------------------------------------------
+
+
+WHEEL_GLYPH_HEIGHT = 40  # working pixels
+
+
+def wheels_line(rng: Rng, text: str) -> Image.Image:
+    """A row of counter-wheel windows, one font and drum colour, thin frame posts, the last wheel sometimes red."""
+    if not text.isdigit():
+        raise ValueError(f"counter wheels show digits only, not {text!r}")
+    font = wheels._random_font(rng)
+    drum, ink = wheels._wheel_colours(rng)
+    frame = rng.uniform(10, 70, 3) if rng.random() < 0.6 else rng.uniform(120, 200) + rng.uniform(-8, 8, 3)
+    glyph_height = WHEEL_GLYPH_HEIGHT
+    stretch = rng.uniform(0.7, 1.05)
+    window_width = int(
+        max(render_glyph(font, 64, digit).shape[1] for digit in range(10)) * glyph_height / 64 * stretch / 0.8
+    )
+    window_height = int(glyph_height * rng.uniform(1.3, 1.55))
+    post = max(2, int(window_width * rng.uniform(0.12, 0.6)))
+    margin = int(glyph_height * rng.uniform(0.05, 0.35))
+    red_last = rng.random() < 0.35
+    shading = rng.uniform(0.5, 3)
+    windows = []
+    for index, char in enumerate(text):
+        last = index == len(text) - 1
+        colours = (
+            (np.array([rng.uniform(150, 210), 30.0, 40.0]), np.full(3, 235.0)) if last and red_last else (drum, ink)
+        )
+        roll = rng.uniform(-0.1, 0.1) if last and rng.random() < 0.4 else rng.uniform(-0.03, 0.03)
+        windows.append(
+            _wheel_window(rng, font, int(char), (window_height, window_width), stretch, roll, colours, shading)
+        )
+    picture = np.broadcast_to(
+        frame, (window_height + 2 * margin, margin * 2 + len(text) * (window_width + post) - post, 3)
+    )
+    picture = picture.astype(np.float32).copy()
+    for index, window in enumerate(windows):
+        col = margin + index * (window_width + post)
+        picture[margin : margin + window_height, col : col + window_width] = window
+    image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8), mode="RGB")
+    if rng.random() < 0.5:
+        image = image.rotate(rng.uniform(-2, 2), Image.Resampling.BILINEAR, fillcolor=tuple(frame.astype(int)))
+    stored = _stored(rng, np.asarray(image, np.float32), _log_uniform(rng, 20, 100), math.exp(rng.uniform(-0.15, 0.15)))
+    return _captured(rng, stored, _contrast(drum, ink), stored.height * glyph_height / image.height)
+
+
+def _wheel_window(
+    rng: Rng, font: str, digit: int, shape: tuple[int, int], stretch: float, roll: float, colours, shading
+) -> np.ndarray:
+    """One window: the digit (rolled by `roll` of the pitch, the next one coming in below) on a shaded drum."""
+    height, width = shape
+    drum, ink = colours
+    pitch = WHEEL_GLYPH_HEIGHT * 1.45
+    coverage = np.zeros(shape, np.float32)
+    for shown, offset in ((digit, -roll), ((digit + 1) % 10, 1 - roll), ((digit - 1) % 10, -1 - roll)):
+        glyph = render_glyph(font, 64, shown)
+        scale = WHEEL_GLYPH_HEIGHT / render_glyph(font, 64, 0).shape[0]
+        size = (max(1, round(glyph.shape[1] * scale * stretch)), max(1, round(glyph.shape[0] * scale)))
+        resized = np.asarray(Image.fromarray(glyph, mode="F").resize(size, Image.Resampling.BILINEAR))
+        row = int(round(height / 2 + offset * pitch - size[1] / 2))
+        col = (width - size[0]) // 2
+        displays._paste(coverage, resized, row, col)
+    coverage = np.clip(coverage, 0, 1)[:, :, None]
+    angles = (np.arange(height) + 0.5 - height / 2) / (height / 2) * rng.uniform(0.6, 1.0)
+    light = (np.cos(angles) ** shading)[:, None, None]
+    window = (drum * (1 - coverage) + ink * coverage) * light
+    shadow = 1 - rng.uniform(0, 0.5) * np.exp(-np.arange(height) / max(1.0, height * 0.08))
+    return window * shadow[:, None, None]
+
+
+# --- handwritten -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _mnist_train() -> tuple[np.ndarray, list[np.ndarray]]:
+    """The MNIST training part as 0..1 masks, and the indices of each digit."""
+    images, labels = handwritten.mnist_split()["train"]
+    return images.astype(np.float32) / 255, [np.flatnonzero(labels == digit) for digit in range(10)]
+
+
+def handwritten_line(rng: Rng, text: str) -> Image.Image:
+    """MNIST digits written as a number; hand-drawn separators; plain paper or a cheque with a ruled line."""
+    images, by_digit = _mnist_train()
+    height = rng.uniform(18, 24)
+    masks = [
+        _hand_separator(rng, char, height)
+        if char in SEPARATORS
+        else _hand_digit(rng, images, by_digit, int(char), height)
+        for char in text
+    ]
+    laid_out = _lay_out(rng, masks, text, rng.uniform(-1, 4), 1.5, 0)
+    placements = [
+        (_hand_row(char, mask, height) + int(round(rng.normal(0, 1))), col, mask)
+        for char, (_, col, mask) in zip(text, laid_out)
+    ]
+    mask, _ = _canvas_mask(placements, 0)
+    mask = np.pad(
+        mask, ((int(rng.uniform(2, 10)), int(rng.uniform(4, 12))), (int(rng.uniform(2, 14)), int(rng.uniform(2, 14))))
+    )
+    paper = _random_light(rng)
+    ink = (
+        np.array([rng.uniform(10, 60), rng.uniform(20, 70), rng.uniform(80, 160)])
+        if rng.random() < 0.5
+        else _random_dark(rng)
+    )
+    picture = (
+        _cheque(rng, mask.shape, paper)
+        if rng.random() < 0.4
+        else np.broadcast_to(paper, (*mask.shape, 3)).astype(np.float32)
+    )
+    picture = picture + degrade._texture(rng, *mask.shape)[:, :, None] * 0.5 if rng.random() < 0.5 else picture
+    if rng.random() < 0.4:
+        row = min(mask.shape[0] - 1, _ink_rows(mask)[1] + int(rng.integers(0, 4)))
+        picture[row : row + int(rng.integers(1, 3))] = paper * rng.uniform(0.4, 0.75)
+    alpha = (mask * rng.uniform(0.75, 1.0))[:, :, None]
+    picture = picture * (1 - alpha) + ink * alpha
+    stored = _stored(rng, picture, _log_uniform(rng, 26, 100), math.exp(rng.uniform(-0.15, 0.1)))
+    return _captured(rng, stored, _contrast(paper, ink), stored.height * 0.6)
+
+
+def _hand_digit(rng: Rng, images: np.ndarray, by_digit: list[np.ndarray], digit: int, height: float) -> np.ndarray:
+    choices = by_digit[digit]
+    glyph = degrade.crop_to_ink(images[choices[int(rng.integers(len(choices)))]])
+    scale = height * rng.uniform(0.88, 1.12) / glyph.shape[0]
+    size = (max(1, round(glyph.shape[1] * scale)), max(1, round(glyph.shape[0] * scale)))
+    return np.clip(np.asarray(Image.fromarray(glyph, mode="F").resize(size, Image.Resampling.BILINEAR)), 0, 1)
+
+
+def _hand_separator(rng: Rng, char: str, height: float) -> np.ndarray:
+    """A pen dot, a dot with a tail, or a short dash, in a box `height` tall with the baseline at the bottom."""
+    box = Image.new("L", (int(height * 0.6) + 4, int(height * 1.3)), 0)
+    draw = ImageDraw.Draw(box)
+    pen = rng.uniform(1.6, 2.6)
+    x, base = 2 + pen, height - pen
+    if char == "-":
+        middle = height * rng.uniform(0.45, 0.6)
+        length = height * rng.uniform(0.3, 0.5)
+        draw.line(
+            [(2, middle + rng.uniform(-1, 1)), (2 + length, middle + rng.uniform(-1, 1))],
+            fill=255,
+            width=max(2, round(pen)),
+        )
+    else:
+        draw.ellipse([x - pen, base - pen, x + pen, base + pen], fill=255)
+        if char == ",":
+            draw.line([(x + pen * 0.5, base), (x - pen, base + height * 0.25)], fill=255, width=max(2, round(pen)))
+    mask = np.asarray(box, np.float32) / 255
+    cols = np.flatnonzero(mask.max(axis=0) > 0.05)
+    return mask[:, cols[0] : cols[-1] + 1]
+
+
+def _hand_row(char: str, mask: np.ndarray, height: float) -> int:
+    """Top row that stands the character on the baseline at `height` (a separator's box already does)."""
+    return 0 if char in SEPARATORS else int(round(height - _bottom_ink_row(mask)))
+
+
+def _bottom_ink_row(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask.max(axis=1) > 0.05)[-1]) + 1
+
+
+def _cheque(rng: Rng, shape: tuple[int, int], paper: np.ndarray) -> np.ndarray:
+    """A light guilloche pattern: thin interfering waves in a pale tint."""
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    frequency, bend = rng.uniform(0.3, 0.8), rng.uniform(2, 8)
+    waves = np.sin(cols * frequency * 0.3 + bend * np.sin(rows * rng.uniform(0.05, 0.2) + cols * 0.02))
+    lines = np.clip(1 - np.abs(waves) * 4, 0, 1) * rng.uniform(0.08, 0.25)
+    tint = paper * rng.uniform(0.6, 0.95, 3)
+    return paper * (1 - lines[:, :, None]) + tint * lines[:, :, None]
+
+
+# --- the line --------------------------------------------------------------------------------
+
+
+Style = Callable[[Rng, str], Image.Image]
+STYLES: dict[str, Style] = {
+    "printed": printed_line,
+    "captcha": captcha_line,
+    "display": display_line,
+    "wheels": wheels_line,
+    "handwritten": handwritten_line,
+}
+STYLE_WEIGHTS = {"printed": 0.3, "captcha": 0.15, "display": 0.25, "wheels": 0.12, "handwritten": 0.18}
+
+
+def random_line(rng: Rng) -> tuple[Image.Image, str]:
+    """One picture of a line of characters and its text, in a random style."""
+    names = list(STYLES)
+    weights = np.array([STYLE_WEIGHTS[name] for name in names])
+    style = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+    text = counter_text(rng) if style == "wheels" else random_text(rng)
+    return STYLES[style](rng, text), text

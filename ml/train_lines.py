@@ -1,0 +1,162 @@
+"""Train the line reader on generated lines (`dataset.lines`) and export the calibrated LiteRT artifact."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ml import calibration
+from ml.lines import DEFAULT_LINE_ARTIFACT, decode
+from ml.preprocess import ImageError, to_line_input
+
+CHUNK = 250
+TEMPERATURES = np.linspace(0.5, 3.0, 26)
+
+
+@dataclass
+class LineTrainConfig:
+    lines: int = 60_000
+    validation_lines: int = 3_000
+    epochs: int = 8
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    real_copies: int = 2  # augmented copies of each real training line, besides the plain one
+    seed: int = 0
+    workers: int = 2
+    artifact: Path = DEFAULT_LINE_ARTIFACT
+
+
+def generated_lines(seed: int, purpose: int, count: int, workers: int) -> tuple[np.ndarray, list[str]]:
+    """(N, 32, 256) uint8 inputs and their texts, drawn reproducibly chunk by chunk."""
+    chunks = [(seed, purpose, start, min(CHUNK, count - start)) for start in range(0, count, CHUNK)]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        parts = pool.map(_line_chunk, chunks, chunksize=1)
+    return np.concatenate([inputs for inputs, _ in parts]), [text for _, texts in parts for text in texts]
+
+
+def _line_chunk(chunk: tuple[int, int, int, int]) -> tuple[np.ndarray, list[str]]:
+    from dataset.lines import random_line
+
+    *key, size = chunk
+    rng = np.random.default_rng(np.random.SeedSequence(list(key)))
+    inputs, texts = [], []
+    for _ in range(size):
+        picture, text = random_line(rng)
+        try:
+            inputs.append(np.round(to_line_input(picture) * 255).astype(np.uint8))
+        except ImageError:
+            continue
+        texts.append(text)
+    return np.stack(inputs), texts
+
+
+def real_lines(seed: int, part: str, copies: int) -> tuple[np.ndarray, list[str]]:
+    """The copied real line sets' `part`: each line plain, plus `copies` augmented ones."""
+    from dataset import real
+
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
+    inputs, texts = [], []
+    for name in real.LINE_SETS:
+        for path, text in real.labelled_lines(name, part):
+            picture = real.open_picture(path)
+            for copy in range(copies + 1):
+                try:
+                    shown = real.augmented_line(rng, picture) if copy else picture
+                    inputs.append(np.round(to_line_input(shown) * 255).astype(np.uint8))
+                except ImageError:
+                    continue
+                texts.append(text)
+    return np.stack(inputs), texts
+
+
+def as_line_batch(inputs: np.ndarray) -> np.ndarray:
+    return (inputs.astype(np.float32) / 255.0)[..., None]
+
+
+def train_lines(config: LineTrainConfig) -> dict:
+    import keras
+
+    from ml.line_network import build_line_model, encode_text
+
+    started = time.time()
+    keras.utils.set_random_seed(config.seed)
+    inputs, texts = _joined(
+        generated_lines(config.seed, 1, config.lines, config.workers),
+        real_lines(config.seed, "train", config.real_copies),
+    )
+    generated_validation = generated_lines(config.seed, 2, config.validation_lines, config.workers)
+    real_validation = real_lines(config.seed, "validation", 0)
+    validation_inputs, validation_texts = _joined(generated_validation, real_validation)
+    generation_seconds = time.time() - started
+    model = build_line_model()
+    steps = int(np.ceil(len(texts) / config.batch_size)) * config.epochs
+    model.compile(
+        optimizer=keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)),
+        loss=keras.losses.CTC(),
+    )
+    model.fit(
+        as_line_batch(inputs),
+        np.asarray([encode_text(text) for text in texts]),
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=(
+            as_line_batch(validation_inputs),
+            np.asarray([encode_text(text) for text in validation_texts]),
+        ),
+        verbose=2,
+    )
+    logits = model.predict(as_line_batch(validation_inputs), batch_size=256, verbose=0)
+    temperature = fit_line_temperature(logits, validation_texts)
+    export(model, temperature, config.artifact)
+    probabilities = calibration.softmax(logits, temperature)
+    generated_count = len(generated_validation[1])
+    metrics = {
+        "validation": line_report(probabilities, validation_texts),
+        "validation_generated": line_report(probabilities[:generated_count], generated_validation[1]),
+        "validation_real": line_report(probabilities[generated_count:], real_validation[1]),
+        "temperature": temperature,
+        "training_lines": len(texts),
+        "epochs": config.epochs,
+        "parameters": int(model.count_params()),
+        "generation_seconds": round(generation_seconds, 1),
+        "training_seconds": round(time.time() - started, 1),
+    }
+    config.artifact.with_name("lines_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def _joined(*parts: tuple[np.ndarray, list[str]]) -> tuple[np.ndarray, list[str]]:
+    return np.concatenate([inputs for inputs, _ in parts]), [text for _, texts in parts for text in texts]
+
+
+def line_report(step_probabilities: np.ndarray, texts: list[str]) -> dict:
+    """Whole-line accuracy, and calibration of the line confidence (is the whole line right?)."""
+    readings = [decode(steps) for steps in step_probabilities]
+    right = np.asarray([reading.text == text for reading, text in zip(readings, texts)])
+    confidence = np.asarray([reading.confidence for reading in readings])
+    return {
+        "lines": len(texts),
+        "string_accuracy": float(right.mean()),
+        "ece": calibration.binary_calibration_error(confidence, right),
+    }
+
+
+def fit_line_temperature(logits: np.ndarray, texts: list[str]) -> float:
+    """The temperature whose line confidences are best calibrated on the validation lines."""
+    errors = [line_report(calibration.softmax(logits, t), texts)["ece"] for t in TEMPERATURES]
+    return float(TEMPERATURES[int(np.argmin(errors))])
+
+
+def export(model, temperature: float, path: Path) -> None:
+    import tensorflow as tf
+
+    from ml.line_network import with_calibrated_softmax
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(with_calibrated_softmax(model, temperature))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(converter.convert())

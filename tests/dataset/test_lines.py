@@ -1,0 +1,65 @@
+"""Generated lines: deterministic, valid texts, every style renders at a plausible size, varied."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dataset import lines
+from ml.lines import ALPHABET
+
+
+def test_same_seed_same_line():
+    first = [lines.random_line(np.random.default_rng(7)) for _ in range(3)]
+    second = [lines.random_line(np.random.default_rng(7)) for _ in range(3)]
+    for (image_a, text_a), (image_b, text_b) in zip(first, second):
+        assert text_a == text_b and np.array_equal(np.asarray(image_a), np.asarray(image_b))
+
+
+def test_texts_follow_the_separator_rules():
+    rng = np.random.default_rng(0)
+    texts = [lines.random_text(rng) for _ in range(3000)]
+    for text in texts:
+        assert 1 <= len(text) <= lines.MAX_LENGTH and set(text) <= set(ALPHABET)
+        assert text[-1].isdigit() and text[0] not in ".,"
+        assert "-" not in text[1:]
+        assert not any(a in lines.SEPARATORS and b in lines.SEPARATORS for a, b in zip(text, text[1:]))
+        if sum(char.isdigit() for char in text) == 1:
+            assert text.isdigit()
+    share = lambda mark: np.mean([mark in text for text in texts])  # noqa: E731
+    assert 0.25 < share(".") < 0.4 and 0.05 < share(",") < 0.15 and 0.02 < share("-") < 0.08
+    lengths = np.array([len(text) for text in texts])
+    assert 0.5 < np.mean((lengths >= 3) & (lengths <= 8))
+    assert np.mean([text.startswith("00") for text in texts]) > 0.05
+
+
+@pytest.mark.parametrize("style", sorted(lines.STYLES))
+def test_every_style_renders_plausible_pictures(style):
+    rng = np.random.default_rng(1)
+    for _ in range(6):
+        text = lines.counter_text(rng) if style == "wheels" else lines.random_text(rng)
+        image = lines.STYLES[style](rng, text)
+        assert image.mode in ("RGB", "L")
+        assert 10 <= image.height <= 110 and 8 <= image.width <= lines.MAX_WIDTH + 2
+        assert float(np.asarray(image.convert("L")).std()) > 8  # not a blank picture
+
+
+def test_every_digit_renders():
+    rng = np.random.default_rng(2)
+    for style in lines.STYLES:
+        image = lines.STYLES[style](rng, "0123456789" if style != "wheels" else "01234567")
+        assert image.width > 2 * image.height
+
+
+def test_wheels_refuse_separators():
+    with pytest.raises(ValueError):
+        lines.wheels_line(np.random.default_rng(0), "12.5")
+
+
+def test_lines_vary():
+    rng = np.random.default_rng(3)
+    samples = [lines.random_line(rng) for _ in range(40)]
+    assert len({text for _, text in samples}) > 35
+    assert len({image.size for image, _ in samples}) > 30
+    means = [float(np.asarray(image.convert("L")).mean()) for image, _ in samples]
+    assert np.std(means) > 20  # dark displays and captchas, light paper

@@ -1,0 +1,66 @@
+"""Decoding the line reader's CTC output (numpy only)."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from ml.lines import ALPHABET, decode
+from ml.preprocess import LINE_HEIGHT, LINE_WIDTH, line_input, to_line_input
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def steps_for(path: str, sure: float = 0.9) -> np.ndarray:
+    """Step probabilities whose likeliest classes spell `path` ("_" is the blank)."""
+    steps = np.full((len(path), len(ALPHABET) + 1), (1 - sure) / len(ALPHABET), np.float32)
+    for step, character in enumerate(path):
+        steps[step, 0 if character == "_" else ALPHABET.index(character) + 1] = sure
+    return steps
+
+
+def test_repeats_merge_and_blanks_split_them():
+    reading = decode(steps_for("__11_1__00.55_"))
+    assert reading.text == "110.5"
+    assert reading.digits == "1105"
+    assert [character["steps"] for character in reading.characters] == [[2, 3], [5, 5], [8, 9], [10, 10], [11, 12]]
+
+
+def test_line_confidence_is_the_product_of_its_characters():
+    steps = steps_for("_4_2_")
+    steps[3, 3], steps[3, 0] = 0.5, 0.4 + 0.1 / len(ALPHABET)  # the "2" is less sure
+    reading = decode(steps)
+    assert reading.text == "42"
+    assert [character["confidence"] for character in reading.characters] == pytest.approx([0.9, 0.5])
+    assert reading.confidence == pytest.approx(0.45)
+
+
+def test_an_all_blank_line_reads_nothing():
+    reading = decode(steps_for("_____"))
+    assert (reading.text, reading.confidence, reading.characters) == ("", 0.0, [])
+
+
+def test_a_line_fills_the_readers_frame_in_height():
+    picture = Image.new("L", (300, 60), 255)
+    ImageDraw.Draw(picture).text((10, 30), "2026.12", fill=0, font=ImageFont.truetype(FONT, 40), anchor="lm")
+    line = to_line_input(picture)
+    assert line.shape == (LINE_HEIGHT, LINE_WIDTH) and line.dtype == np.float32
+    rows = np.flatnonzero(line.max(axis=1) > 0.3)
+    assert rows[-1] - rows[0] + 1 >= 24
+
+
+@pytest.mark.parametrize("size", [(400, 60), (2400, 300)])  # the second is shrunk before reading
+def test_input_columns_map_back_to_picture_pixels(size):
+    width, height = size
+    picture = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(picture)
+    bars = [(width // 4, width // 4 + width // 20), (width // 2, width // 2 + width // 40)]
+    for left, right in bars:
+        draw.rectangle((left, height // 4, right - 1, 3 * height // 4), fill=0)
+    line, placement = line_input(picture)
+    ink = np.flatnonzero(line.max(axis=0) > 0.5)
+    runs = np.split(ink, np.flatnonzero(np.diff(ink) > 1) + 1)
+    tolerance = 2 * placement.x_step
+    for (left, right), run in zip(bars, runs):
+        box = placement.box(run[0], run[-1])
+        assert abs(box[0] - left) <= tolerance and abs(box[2] - right) <= tolerance
+    assert abs(placement.top - height // 4) <= 0.1 * height and abs(placement.bottom - 3 * height // 4) <= 0.1 * height
