@@ -1,4 +1,4 @@
-"""Multi-digit number reading benchmark: our segmenter + LiteRT classifier vs Tesseract 5.
+"""Multi-digit number reading benchmark: our line reader (LiteRT) vs Tesseract 5.
 
 Fresh pictures of numbers (new seed):
   printed      1-10 digits in the held-out font families, 16-120 px tall, spacings from overlapping
@@ -27,9 +27,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from dataset import degrade, fonts, handwritten
-from ml.inference import DigitClassifier
-from ml.numbers import read_number
-from ml.preprocess import ImageError, open_image
+from ml.lines import LineReader
+from ml.preprocess import ImageError, open_image, to_line_input
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,9 +127,9 @@ def png_bytes(image: Image.Image) -> bytes:
     return output.getvalue()
 
 
-def our_reading(data: bytes, classifier: DigitClassifier) -> str:
+def our_reading(data: bytes, reader: LineReader) -> str:
     try:
-        return read_number(open_image(data), classifier).text
+        return reader.read(to_line_input(open_image(data))[None])[0].text
     except ImageError:
         return ""
 
@@ -211,8 +210,8 @@ def build_sets(per_set: int, seed: int) -> dict[str, tuple[list[bytes], list[str
     return sets
 
 
-def evaluate_set(pictures, truths, infos, classifier, with_tesseract: bool) -> dict:
-    ours, our_seconds = run_reader(lambda data: our_reading(data, classifier), pictures)
+def evaluate_set(pictures, truths, infos, reader: LineReader, with_tesseract: bool) -> dict:
+    ours, our_seconds = run_reader(lambda data: our_reading(data, reader), pictures)
     report = {"ours": score(truths, ours, our_seconds)}
     report["ours"]["touching"] = subset_accuracy(truths, ours, infos, "touching", True)
     report["ours"]["separate"] = subset_accuracy(truths, ours, infos, "touching", False)
@@ -256,16 +255,16 @@ def main(argv: list[str] | None = None) -> None:
     with_tesseract = not args.no_tesseract and shutil.which("tesseract") is not None
     if not with_tesseract:
         print("tesseract not run (not installed or --no-tesseract)", file=sys.stderr)
-    classifier = DigitClassifier.load(num_threads=2)
+    reader = LineReader.load(num_threads=2)
     sets = build_sets(args.per_set, args.seed)
     results = {
         "seed": args.seed,
-        "model_version": classifier.version,
+        "model_version": reader.version,
         "tesseract": subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
         if with_tesseract
         else None,
         "cpu_threads": os.cpu_count(),
-        "sets": {name: evaluate_set(*data, classifier, with_tesseract) for name, data in sets.items()},
+        "sets": {name: evaluate_set(*data, reader, with_tesseract) for name, data in sets.items()},
     }
     print_table(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ from dataset import real
 from ml import model_card
 from ml.calibration import expected_calibration_error
 from ml.inference import DEFAULT_ARTIFACT, DigitClassifier
+from ml.lines import DEFAULT_LINE_ARTIFACT, LineReader
 from ml.reading import read_digit_pictures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -40,16 +41,25 @@ RESULTS = REPO_ROOT / "bench" / "results" / "real.json"
 
 
 def labelled_sets(folder: Path, limit: int | None) -> dict[str, list[tuple[Path, str]]]:
-    """{"<set>/<kind>": [(image path, label string)]}, a set's digits and lines apart."""
+    """{"<set>/<kind>": [(image path, label string)]}, a set's digits and lines apart. A line's label
+    keeps its decimal point where the set gives it (`labels_with_point.csv`)."""
     sets: dict[str, list[tuple[Path, str]]] = {}
     for labels in sorted(folder.glob("*/labels.csv")):
+        with_point = _labels_with_point(labels.parent)
         with open(labels, newline="") as rows:
             for row in csv.DictReader(rows):
                 kind = "digit" if row["kind"].endswith("_digit") else "line"
-                sets.setdefault(f"{labels.parent.name} ({kind}s)", []).append(
-                    (labels.parent / row["file"], row["label"])
-                )
+                label = row["label"] if kind == "digit" else with_point.get(row["file"], row["label"])
+                sets.setdefault(f"{labels.parent.name} ({kind}s)", []).append((labels.parent / row["file"], label))
     return {name: evenly_spaced(items, limit) for name, items in sets.items()}
+
+
+def _labels_with_point(folder: Path) -> dict[str, str]:
+    path = folder / "labels_with_point.csv"
+    if not path.exists():
+        return {}
+    with open(path, newline="") as rows:
+        return {row["file"]: row["text"] for row in csv.DictReader(rows)}
 
 
 def untrained_part(sets: dict[str, list[tuple[Path, str]]], trained_on: set[str]) -> dict:
@@ -58,15 +68,18 @@ def untrained_part(sets: dict[str, list[tuple[Path, str]]], trained_on: set[str]
     for name, items in sets.items():
         set_name = name.split(" (")[0]
         if set_name in trained_on:
-            test_files = {path.name for path, _ in real.labelled_files(set_name, "test")}
+            parts = real.labelled_lines if set_name in real.LINE_SETS else real.labelled_files
+            test_files = {path.name for path, _ in parts(set_name, "test")}
             name, items = f"{name} test part", [item for item in items if item[0].name in test_files]
         chosen[name] = items
     return chosen
 
 
 def trained_sources(model_path: Path) -> set[str]:
+    """The real sets the digit network at `model_path` trained on part of, and the line reader's."""
     metrics = model_path.with_name("metrics.json")
-    return set(json.loads(metrics.read_text()).get("training_data", {})) if metrics.exists() else set()
+    digit_sources = set(json.loads(metrics.read_text()).get("training_data", {})) if metrics.exists() else set()
+    return digit_sources | set(real.LINE_SETS)
 
 
 def evenly_spaced(items: list, limit: int | None) -> list:
@@ -104,10 +117,11 @@ def read_digits(items: list[tuple[Path, str]], classifier: DigitClassifier, mode
     }
 
 
-def read_lines(items: list[tuple[Path, str]], classifier: DigitClassifier, model_path: Path) -> dict:
+def read_lines(items: list[tuple[Path, str]], reader: LineReader) -> dict:
+    """Whole strings with the line reader, Tesseract `--psm 7` beside."""
     pictures = [path.read_bytes() for path, _ in items]
     truths = [label for _, label in items]
-    ours, seconds = ocr_numbers.run_reader(lambda data: ocr_numbers.our_reading(data, classifier), pictures)
+    ours, seconds = ocr_numbers.run_reader(lambda data: ocr_numbers.our_reading(data, reader), pictures)
     tesseract, tesseract_seconds = ocr_numbers.run_reader(ocr_numbers.tesseract_reading, pictures)
     return {
         "images": len(items),
@@ -121,7 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("REAL_DATASETS", DEFAULT_DATA)))
     parser.add_argument("--limit", type=int, default=None, help="at most N images per set")
     parser.add_argument("--model", type=Path, default=DEFAULT_ARTIFACT, help="the .tflite artifact to read with")
-    parser.add_argument("--digits-only", action="store_true", help="skip the line sets (the slow part)")
+    parser.add_argument("--line-model", type=Path, default=DEFAULT_LINE_ARTIFACT, help="the line reader's .tflite")
+    parser.add_argument("--digits-only", action="store_true", help="skip the line sets")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if not args.data.is_dir():
@@ -136,7 +151,11 @@ def main(argv: list[str] | None = None) -> None:
         digits = "(digits)" in name
         if args.digits_only and not digits:
             continue
-        results["sets"][name] = (read_digits if digits else read_lines)(items, classifier, args.model)
+        results["sets"][name] = (
+            read_digits(items, classifier, args.model)
+            if digits
+            else read_lines(items, LineReader.load(args.line_model))
+        )
         print_set(name, results["sets"][name])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -134,6 +134,7 @@ OCR_CALLBACK_MAX_RETRIES = env_int("OCR_CALLBACK_MAX_RETRIES", 5)
 OCR_CHUNK_SIZE = env_int("OCR_CHUNK_SIZE", 256)
 OCR_INFERENCE_THREADS = env_int("OCR_INFERENCE_THREADS", 1)
 OCR_MODEL_PATH = os.environ.get("OCR_MODEL_PATH", str(BASE_DIR / "ml" / "artifacts" / "digits.tflite"))
+OCR_LINE_MODEL_PATH = os.environ.get("OCR_LINE_MODEL_PATH", str(BASE_DIR / "ml" / "artifacts" / "lines.tflite"))
 # Results below this confidence are flagged for review (a job can set its own on upload). Default: the
 # threshold the model's card fitted on validation (ml/artifacts/MODEL_CARD.md), so the default flag
 # catches the share of errors the card states.

@@ -369,8 +369,9 @@ def render_markdown(card: dict) -> str:
             "## Not a digit",
             "",
             "The network has an eleventh class for pieces that are not one whole digit: two touching digits in one",
-            "crop, a digit and part of its neighbour, part of a digit. The number reader relies on it to tell a right",
-            "cut from a wrong one; the ten digit probabilities that the worker reports leave its share out.",
+            "crop, a digit and part of its neighbour, part of a digit. The number reader that cut lines into pieces",
+            "chose its cuts with it; the line reader replaced that reader, and the ten digit probabilities that the",
+            "worker reports leave the class's share out.",
             f'On {not_digit["images"]:,} such pieces from held-out fonts and writers it answers "not a digit" for '
             f"{_percent(not_digit['called_not_a_digit'])}; the mean top digit confidence on them is "
             f"{_percent(not_digit['mean_top_digit_confidence'])}.",
@@ -423,6 +424,7 @@ def render_markdown(card: dict) -> str:
         "  rest, and the leave-one-source-out figure is the honest one for a new kind of display.",
         "- Temperature and review threshold are fitted on the synthetic validation sets together with the real",
         "  validation part; a new source can be less well calibrated (see `make bench-ocr` for the others).",
-        "- The number reader still cuts numbers into pieces (`ml/segmentation.py`) and reads each with this network.",
+        "- Lines are read by the line reader (`ml/line_network.py`); this network reads single digits, and in `auto`",
+        "  mode the lines the line reader reads as one character.",
     ]
     return "\n".join(lines) + "\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ml.inference import DigitClassifier, top_k
-from ml.numbers import predict_number_file
-from ml.preprocess import ImageError, prepare
+from ml.lines import LineReader, LineReading
+from ml.preprocess import ImageError, line_input, open_image, prepare
 from ml.reading import digit_probabilities
 
 
@@ -29,11 +29,31 @@ def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator
         yield results[path]
 
 
-def predict_numbers(paths: list[Path], model_path: Path | None = None) -> Iterator[dict]:
-    """`{"path", "text", "confidence", "digits"}` per image: the number it shows, digit by digit."""
-    classifier = DigitClassifier.load(model_path)
+def predict_numbers(paths: list[Path], model_path: Path | None = None, batch: int = 256) -> Iterator[dict]:
+    """`{"path", "text", "confidence", "digits"}` per image: the line it shows, separators in `text`,
+    `digits` digit by digit with boxes. Read with the line reader, `batch` images at a time."""
+    reader = LineReader.load(model_path)
+    for start in range(0, len(paths), batch):
+        yield from _numbers(paths[start : start + batch], reader)
+
+
+def _numbers(paths: list[Path], reader: LineReader) -> Iterator[dict]:
+    lines, answers = {}, {}
     for path in paths:
-        yield predict_number_file(path, classifier)
+        try:
+            lines[path] = line_input(open_image(path.read_bytes()))
+        except (ImageError, OSError) as error:
+            answers[path] = {"path": str(path), "error": str(error)}
+    if lines:
+        inputs, placements = zip(*lines.values())
+        for path, reading in zip(lines, reader.read(np.stack(inputs), list(placements))):
+            answers[path] = _number_answer(path, reading)
+    for path in paths:
+        yield answers[path]
+
+
+def _number_answer(path: Path, reading: LineReading) -> dict:
+    return {"path": str(path), "text": reading.text, "confidence": reading.confidence, "digits": reading.digit_list()}
 
 
 def _answer(path: Path, probabilities: np.ndarray) -> dict:

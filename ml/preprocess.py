@@ -3,8 +3,8 @@
 The input is the picture itself, barely touched: bright where a pixel's colour is far from the
 background's, trimmed of empty margins, fitted into the frame. Every training picture goes through
 `to_network_input` too, so the network learns what real captures hold (frames, slivers of the
-neighbouring digits, unlit segments, lines, grain) instead of rules guessing it. The ink maps that
-`ml.segmentation` cuts numbers from are made here too (`_ink_strength`).
+neighbouring digits, unlit segments, lines, grain) instead of rules guessing it. `to_line_input` does the same for
+a line of characters, for the line reader.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
-from scipy import ndimage
 
 INPUT_SIZE = 28
 FIT_SIZE = 24  # the trimmed picture's longer side in the frame
@@ -30,16 +29,6 @@ LINE_FIT_HEIGHT = 28  # a line's height in it, unless the line is too long for i
 LINE_WORKING_SIDE = 1024  # a line of 16 characters keeps its strokes
 MIN_CONTRAST = 16.0  # ink must differ from the background by this many grey levels (of 255)
 MIN_INK_OVER_GRAIN = 4.0  # ink over the pixel-to-pixel grain (pure noise reaches 2.6-3.8)
-# Finding ink for the number segmentation (ml.segmentation):
-IMPULSE_LEVEL = 64.0  # a pixel this far from its 3x3 median is a salt or pepper grain
-IMPULSE_SHARE = 0.001  # ... and this share of such grains in the border means salt-and-pepper noise
-MIN_BORDER_TEST_SIDE = 24  # smaller pictures have too thin a border band to judge noise on
-SMALL_PICTURE_SIDE = 64  # below this, salt and pepper grains are found one by one (the border band is thin)
-NOISY = 0.08  # background noise above this share of the ink peak gets smoothed
-INK_LEVEL = 0.3  # of the ink peak: the digit's strokes
-RULED_LINE_ELONGATION = 7.0  # length / thickness from which a straight blob is a ruled line
-MIN_SIGNAL_TO_NOISE = 3.0  # ink peak over the typical background distance
-
 BLANK_IMAGE = "blank image: no ink found"
 
 
@@ -290,73 +279,6 @@ def _flatten_alpha(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return colour * alpha + backdrop * (1.0 - alpha)
 
 
-def _remove_impulse_noise(pixels: np.ndarray) -> np.ndarray:
-    """Salt-and-pepper noise: isolated extreme pixels, which a 3x3 median removes.
-
-    The noise is judged on the border band only, because thin strokes also differ from their
-    median. A small picture's band holds too few pixels to catch sparse grains, so there the
-    grains themselves are replaced too: pixels far brighter or darker than all 8 neighbours.
-    """
-    grey = pixels.mean(axis=2)
-    if min(grey.shape) >= MIN_BORDER_TEST_SIDE and _border_impulse_share(grey) >= IMPULSE_SHARE:
-        return ndimage.median_filter(pixels, size=(3, 3, 1))
-    if min(grey.shape) < SMALL_PICTURE_SIDE:
-        return _replace_isolated_grains(pixels, grey)
-    return pixels
-
-
-def _replace_isolated_grains(pixels: np.ndarray, grey: np.ndarray) -> np.ndarray:
-    ring = np.ones((3, 3), dtype=bool)
-    ring[1, 1] = False
-    brightest = ndimage.maximum_filter(grey, footprint=ring, mode="nearest")
-    darkest = ndimage.minimum_filter(grey, footprint=ring, mode="nearest")
-    grains = (grey > brightest + IMPULSE_LEVEL) | (grey < darkest - IMPULSE_LEVEL)
-    if not grains.any():
-        return pixels
-    return np.where(grains[:, :, None], ndimage.median_filter(pixels, size=(3, 3, 1)), pixels)
-
-
-def _border_impulse_share(grey: np.ndarray) -> float:
-    """The share of impulse pixels in the border band, filtering only the band's four strips (each
-    with one more row or column, so their medians equal those of the whole image's filter)."""
-    height, width = grey.shape
-    depth = max(1, min(height, width) // 16)
-    impulses = np.zeros((height, width), dtype=bool)
-    strips = [
-        (np.s_[: depth + 1, :], np.s_[:depth, :], np.s_[:depth, :]),
-        (np.s_[-depth - 1 :, :], np.s_[1:, :], np.s_[-depth:, :]),
-        (np.s_[:, : depth + 1], np.s_[:, :depth], np.s_[:, :depth]),
-        (np.s_[:, -depth - 1 :], np.s_[:, 1:], np.s_[:, -depth:]),
-    ]
-    for source, inner, target in strips:
-        strip = grey[source]
-        impulses[target] = (np.abs(strip - ndimage.median_filter(strip, size=3)) > IMPULSE_LEVEL)[inner]
-    return float(impulses[_border_mask(height, width)].mean())
-
-
-def _ink_strength(pixels: np.ndarray) -> np.ndarray:
-    """How far each pixel is from the background colour, 0 = background, 1 = full ink.
-
-    The background is a plane per channel fitted robustly to the border pixels, which
-    copes with both polarities, coloured ink and paper, and lighting gradients.
-    """
-    distance = _distance_from_background(pixels)
-    noise, peak = _border_noise(distance), _ink_peak(distance)
-    if noise > NOISY * peak:  # grainy photo or scan: average the grain away if that helps
-        smoothed = _distance_from_background(ndimage.gaussian_filter(pixels, (1.0, 1.0, 0)))
-        smoothed_noise, smoothed_peak = _border_noise(smoothed), _ink_peak(smoothed)
-        if smoothed_peak * noise > peak * smoothed_noise:
-            distance, noise, peak = smoothed, smoothed_noise, smoothed_peak
-    if peak < MIN_CONTRAST or peak < MIN_SIGNAL_TO_NOISE * noise:
-        raise ImageError(BLANK_IMAGE)
-    floor = 2.5 * noise
-    return np.clip((distance - floor) / (peak - floor), 0.0, 1.0)
-
-
-def _distance_from_background(pixels: np.ndarray) -> np.ndarray:
-    return np.sqrt(((pixels - _fit_border_plane(pixels)) ** 2).sum(axis=2))
-
-
 def _ink_peak(distance: np.ndarray) -> float:
     """A near-maximum ink distance that a few hot pixels cannot set on their own."""
     top = float(distance.max())
@@ -371,34 +293,6 @@ def _border_mask(height: int, width: int) -> np.ndarray:
     return mask
 
 
-def _fit_border_plane(pixels: np.ndarray) -> np.ndarray:
-    height, width, channels = pixels.shape
-    rows, cols = np.nonzero(_border_mask(height, width))
-    design = np.stack([np.ones_like(rows), rows / height - 0.5, cols / width - 0.5], axis=1).astype(np.float32)
-    samples = pixels[rows, cols, :]
-    # Start from the median colour so ink touching the border does not drag the fit.
-    residual = np.abs(samples - np.median(samples, axis=0)).sum(axis=1)
-    for _ in range(2):
-        chosen = residual <= np.percentile(residual, 60)
-        coefficients, *_ = np.linalg.lstsq(design[chosen], samples[chosen], rcond=None)
-        residual = np.abs(samples - design @ coefficients).sum(axis=1)
-    row_term = (np.arange(height, dtype=np.float32) / height - 0.5)[:, None, None] * coefficients[1]
-    col_term = (np.arange(width, dtype=np.float32) / width - 0.5)[None, :, None] * coefficients[2]
-    return coefficients[0] + row_term + col_term
-
-
 def _border_noise(distance: np.ndarray) -> float:
-    """Typical distance of border (mostly background) pixels from the fitted background."""
+    """Typical distance of border (mostly background) pixels from the background colour."""
     return float(np.median(distance[_border_mask(*distance.shape)]))
-
-
-def _is_straight_line(component: np.ndarray) -> bool:
-    """Whether a blob's ink (or mask; zero elsewhere) is long and thin; weighted by the ink, so
-    that a rim of blur does not make a line look thick."""
-    rows, cols = np.nonzero(component)
-    if len(rows) < 8:
-        return False
-    weights = component[rows, cols].astype(np.float64)
-    spread = np.cov(np.stack([rows, cols]).astype(np.float64), aweights=weights) + np.eye(2) / 12  # + a pixel's extent
-    smallest, largest = np.linalg.eigvalsh(spread)
-    return largest >= RULED_LINE_ELONGATION**2 * smallest

@@ -17,8 +17,15 @@ class UploadForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "0.01", "placeholder": "0.9"}),
     )
 
+    keep_separators = forms.BooleanField(
+        label="Keep decimal points, commas and minus signs in lines", required=False, initial=True
+    )
+
     def job_options(self) -> dict:
-        options = {"mode": self.cleaned_data.get("mode") or Job.Mode.AUTO}
+        options = {
+            "mode": self.cleaned_data.get("mode") or Job.Mode.AUTO,
+            "keep_separators": self.cleaned_data.get("keep_separators", False),
+        }
         if self.cleaned_data.get("review_threshold") is not None:
             options["review_threshold"] = self.cleaned_data["review_threshold"]
         return options

@@ -37,6 +37,7 @@ class JobSerializer(serializers.ModelSerializer):
             "flagged",
             "error",
             "review_threshold",
+            "keep_separators",
             "created_at",
             "started_at",
             "finished_at",
@@ -90,6 +91,11 @@ class JobCreateSerializer(serializers.Serializer):
         min_value=0.0,
         max_value=1.0,
         help_text="Results less confident than this are flagged for review (default OCR_REVIEW_THRESHOLD).",
+    )
+    keep_separators = serializers.BooleanField(
+        required=False,
+        help_text="Lines (number and auto modes): true (default) keeps the decimal point, comma and minus sign in a "
+        'result\'s text ("19277.7"); false gives the digits alone ("192777").',
     )
     callback_url = serializers.URLField(
         required=False,

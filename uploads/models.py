@@ -54,6 +54,9 @@ class Job(models.Model):
     failed = models.PositiveIntegerField(default=0)
     flagged = models.PositiveIntegerField(default=0)
     review_threshold = models.FloatField(default=default_review_threshold)
+    # Lines: whether a result's text keeps the decimal point, comma and minus sign ("19277.7") or gives
+    # the digits alone ("192777"); `digits` never holds them.
+    keep_separators = models.BooleanField(default=True)
     callback_url = models.URLField(max_length=2000, blank=True)
     callback_status = models.CharField(max_length=16, choices=CallbackStatus.choices, blank=True)
     callback_attempts = models.PositiveSmallIntegerField(default=0)

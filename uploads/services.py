@@ -32,7 +32,7 @@ def ingestion_limits() -> Limits:
 
 def create_job(*, upload: UploadedFile, owner=None, **options) -> Job:
     """Store an upload and queue its work. A zip is only listed here; the worker expands it.
-    `options` are Job fields chosen by the uploader: review_threshold, callback_url."""
+    `options` are Job fields chosen by the uploader: mode, review_threshold, keep_separators, callback_url."""
     if upload.size > settings.OCR_MAX_UPLOAD_BYTES:
         raise UploadError(f"upload too large: {upload.size} bytes (limit {settings.OCR_MAX_UPLOAD_BYTES})")
     if upload.size == 0:

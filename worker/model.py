@@ -9,6 +9,7 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 _classifier = None
+_line_reader = None
 
 
 def load_classifier():
@@ -20,11 +21,27 @@ def load_classifier():
     return _classifier
 
 
+def load_line_reader():
+    global _line_reader
+    from ml.lines import LineReader
+
+    path = settings.OCR_LINE_MODEL_PATH
+    _line_reader = LineReader.load(path, num_threads=settings.OCR_INFERENCE_THREADS)
+    logger.info("line reader loaded version=%s path=%s", _line_reader.version, path)
+    return _line_reader
+
+
 @worker_process_init.connect
 def _load_in_worker_process(**kwargs):
     load_classifier()
+    load_line_reader()
 
 
 def get_classifier():
     """The process's classifier; loaded on first use where no worker_process_init ran (solo pool)."""
     return _classifier or load_classifier()
+
+
+def get_line_reader():
+    """The process's line reader, loaded like the classifier."""
+    return _line_reader or load_line_reader()

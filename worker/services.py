@@ -1,5 +1,8 @@
-"""Classifying a chunk of images: read them, run the network once on the whole batch, write the
-results in one transaction. Writing only rows still pending makes a redelivered chunk harmless."""
+"""Classifying a chunk of images: read them, run each network once on the whole batch, write the
+results in one transaction. Writing only rows still pending makes a redelivered chunk harmless.
+
+Modes: `digit` reads every image with the digit network; `number` with the line reader; `auto` with
+the line reader, and an image it reads as one character (or none) with the digit network."""
 
 import logging
 import time
@@ -10,12 +13,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ml.inference import top_k
-from ml.numbers import NumberReading, is_single_digit, read_lattices
-from ml.preprocess import ImageError, open_image, to_network_input
+from ml.lines import LineReading
+from ml.preprocess import ImageError, line_input, open_image, to_network_input
 from ml.reading import digit_probabilities
-from ml.segmentation import segment_lattices
 from uploads.models import Image, Job
 from uploads.services import count_results, finish_job_if_complete, mark_job_running
+from worker.model import get_line_reader
 
 logger = logging.getLogger(__name__)
 RESULT_FIELDS = [
@@ -33,9 +36,9 @@ RESULT_FIELDS = [
 ]
 
 
-def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> int:
+def classify_chunk(*, job_id, image_ids, classifier, line_reader=None, worker_name: str = "") -> int:
     """Classify the chunk's pending images; returns how many results were written."""
-    job = Job.objects.only("status", "mode", "review_threshold").filter(id=job_id).first()
+    job = Job.objects.only("status", "mode", "review_threshold", "keep_separators").filter(id=job_id).first()
     if job is None or job.status == Job.Status.CANCELLED:  # deleted or cancelled: nothing to do
         return 0
     images = list(Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING).only("id", "file"))
@@ -43,19 +46,28 @@ def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> i
     if images:
         mark_job_running(job_id=job_id)
         clock = time.perf_counter()
-        inputs, numbers, errors = read_images(images, mode=job.mode, classifier=classifier)
+        inputs, lines, errors = read_images(images, mode=job.mode)
         read_seconds, clock = time.perf_counter() - clock, time.perf_counter()
+        line_reader = line_reader or (get_line_reader() if lines else None)
+        numbers = read_lines(lines, line_reader) if lines else {}
+        if job.mode == Job.Mode.AUTO:
+            inputs, numbers = one_character_to_digits(inputs, numbers)
         probabilities = digit_probabilities(np.stack(list(inputs.values())), classifier) if inputs else []
         inference_seconds, clock = time.perf_counter() - clock, time.perf_counter()
+        threshold = job.review_threshold
         rows = [
-            *(digit_row(image_id, row, threshold=job.review_threshold) for image_id, row in zip(inputs, probabilities)),
-            *(number_row(image_id, reading, threshold=job.review_threshold) for image_id, reading in numbers.items()),
-            *(error_row(image_id, reason) for image_id, reason in errors.items()),
+            *(digit_row(image_id, row, threshold=threshold) for image_id, row in zip(inputs, probabilities)),
+            *(
+                number_row(image_id, reading, threshold=threshold, keep_separators=job.keep_separators)
+                for image_id, reading in numbers.items()
+            ),
         ]
+        for row in rows:
+            row.model_version = classifier.version if row.id in inputs else line_reader.version
+        rows += [error_row(image_id, reason) for image_id, reason in errors.items()]
         written = save_results(
             job_id=job_id,
             rows=rows,
-            model_version=classifier.version,
             worker_name=worker_name,
             write_started=clock,
             read_seconds=read_seconds,
@@ -73,23 +85,38 @@ def classify_chunk(*, job_id, image_ids, classifier, worker_name: str = "") -> i
     return written
 
 
-def read_images(images, *, mode: str, classifier):
-    """Per image: the network input of a single digit, or the reading of a number (segmented and
-    classified here), or a readable reason why it could not be read."""
-    inputs, numbers, errors = {}, {}, {}
+def read_images(images, *, mode: str):
+    """Per image: the digit network's input, the line reader's input and placement, or a readable
+    reason why it could not be read."""
+    inputs, lines, errors = {}, {}, {}
     for image in images:
         try:
             picture = open_stored(image)
-            lattices = None if mode == Job.Mode.DIGIT else segment_lattices(picture)
-            if lattices is None or (mode == Job.Mode.AUTO and is_single_digit(lattices)):
+            if mode != Job.Mode.NUMBER:
                 inputs[image.id] = to_network_input(picture)
-            else:
-                numbers[image.id] = read_lattices(lattices, classifier)
+            if mode != Job.Mode.DIGIT:
+                lines[image.id] = line_input(picture)
         except ImageError as exc:
             errors[image.id] = str(exc)
         except OSError as exc:
             errors[image.id] = f"stored image could not be read: {exc}"
-    return inputs, numbers, errors
+    return inputs, lines, errors
+
+
+def read_lines(lines: dict, line_reader) -> dict:
+    """image id -> LineReading, one batch through the line reader."""
+    line_inputs, placements = zip(*lines.values())
+    return dict(zip(lines, line_reader.read(np.stack(line_inputs), list(placements))))
+
+
+def one_character_to_digits(inputs: dict, numbers: dict) -> tuple[dict, dict]:
+    """`auto`: a line of one character (or none) is a single digit, which the digit network reads;
+    the others stay lines."""
+    single = {image_id for image_id, reading in numbers.items() if len(reading.characters) <= 1}
+    return (
+        {image_id: value for image_id, value in inputs.items() if image_id in single},
+        {image_id: reading for image_id, reading in numbers.items() if image_id not in single},
+    )
 
 
 def open_stored(image):
@@ -113,16 +140,18 @@ def digit_row(image_id, probabilities: np.ndarray, *, threshold: float) -> Image
     )
 
 
-def number_row(image_id, reading: NumberReading, *, threshold: float) -> Image:
-    single = reading.digits[0]["digit"] if len(reading.digits) == 1 else None
+def number_row(image_id, reading: LineReading, *, threshold: float, keep_separators: bool = True) -> Image:
+    if not reading.characters:
+        return error_row(image_id, "no digits found")
+    digits = reading.digit_list()
     return Image(
         id=image_id,
         status=Image.Status.DONE,
-        digit=single,
+        digit=digits[0]["digit"] if len(digits) == 1 else None,
         confidence=reading.confidence,
         top=None,
-        text=reading.text,
-        digits=reading.digits,
+        text=reading.text if keep_separators else reading.digits,
+        digits=digits,
         error="",
         needs_review=reading.confidence < threshold,
     )
@@ -134,7 +163,7 @@ def error_row(image_id, reason: str) -> Image:
 
 @transaction.atomic
 def save_results(
-    *, job_id, rows: list[Image], model_version: str, worker_name: str = "", write_started=None, **seconds
+    *, job_id, rows: list[Image], model_version: str = "", worker_name: str = "", write_started=None, **seconds
 ) -> int:
     still_pending = set(
         Image.objects.select_for_update()
@@ -144,7 +173,8 @@ def save_results(
     rows = [row for row in rows if row.id in still_pending]
     now = timezone.now()
     for row in rows:
-        row.model_version, row.processed_by, row.processed_at = model_version, worker_name, now
+        row.model_version = row.model_version or model_version
+        row.processed_by, row.processed_at = worker_name, now
     write_rows(rows)
     if write_started is not None:
         seconds["write_seconds"] = time.perf_counter() - write_started

@@ -11,7 +11,6 @@ from ml.preprocess import (
     FIT_SIZE,
     INPUT_SIZE,
     ImageError,
-    _remove_impulse_noise,
     open_image,
     prepare,
     to_network_input,
@@ -262,18 +261,3 @@ def test_an_orange_digit_on_dark_brown_keeps_its_contrast():
     output = to_network_input(picture)
     rows = np.flatnonzero(output.max(axis=1) > 0.4)
     assert rows.size > 12  # the digit's strokes, not only the strip
-
-
-def test_a_small_pictures_grains_are_removed_and_its_hairlines_kept():
-    picture = Image.new("L", (40, 40), 140)
-    ImageDraw.Draw(picture).line((5, 35, 35, 5), fill=40, width=1)  # a one-pixel diagonal stroke
-    grains = [(8, 10), (30, 30), (20, 6), (12, 20)]
-    for x, y in grains:
-        picture.putpixel((x, y), 0 if x % 2 else 255)
-    pixels = np.asarray(picture, dtype=np.float32)[:, :, None]
-    cleaned = _remove_impulse_noise(pixels)[:, :, 0]
-    assert [cleaned[y, x] for x, y in grains] == [140] * len(grains)
-    stroke_mask = Image.new("1", (40, 40))
-    ImageDraw.Draw(stroke_mask).line((5, 35, 35, 5), fill=1, width=1)
-    stroke = np.asarray(stroke_mask)
-    assert np.array_equal(cleaned[stroke], pixels[:, :, 0][stroke])

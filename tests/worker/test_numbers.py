@@ -4,6 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from ml.lines import LineReading
 from tests.factories import digit_png, make_zip, number_png
 from uploads import services as upload_services
 from worker import services
@@ -12,8 +13,8 @@ from worker.model import get_classifier
 pytestmark = pytest.mark.django_db
 
 
-def run_job(members: dict[str, bytes], *, mode: str):
-    job = upload_services.create_job(upload=SimpleUploadedFile("n.zip", make_zip(members)), mode=mode)
+def run_job(members: dict[str, bytes], *, mode: str, **options):
+    job = upload_services.create_job(upload=SimpleUploadedFile("n.zip", make_zip(members)), mode=mode, **options)
     upload_services.expand_zip_job(job_id=job.id)
     services.classify_chunk(
         job_id=job.id, image_ids=list(job.images.values_list("id", flat=True)), classifier=get_classifier()
@@ -57,3 +58,21 @@ def test_mode_is_validated_on_upload():
     upload = SimpleUploadedFile("1.png", digit_png(1))
     response = APIClient().post("/api/jobs/", {"file": upload, "mode": "words"}, format="multipart")
     assert response.status_code == 400 and "mode" in response.json()["detail"]
+
+
+def test_number_mode_keeps_the_decimal_point_in_text_and_leaves_it_out_of_digits():
+    reading = run_job({"meter.png": number_png("19.5")}, mode="number")["meter.png"]
+    assert reading.text == "19.5"
+    assert [digit["digit"] for digit in reading.digits] == [1, 9, 5]
+    without = run_job({"meter.png": number_png("19.5")}, mode="number", keep_separators=False)["meter.png"]
+    assert without.text == "195"
+
+
+def test_auto_sends_lines_of_one_character_to_the_digit_network():
+    def line(text):
+        return LineReading(text, 0.9, [{"character": character, "confidence": 0.9} for character in text])
+
+    inputs = {1: "one", 2: "two", 3: "three"}
+    digits, numbers = services.one_character_to_digits(inputs, {1: line("7"), 2: line("42"), 3: line("")})
+    assert digits == {1: "one", 3: "three"}
+    assert list(numbers) == [2]
