@@ -56,7 +56,13 @@ def make_run(tmp_path):
     log_path = tmp_path / "make-run.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            ["make", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=as_in_a_terminal,
         )
     try:
         yield f"http://127.0.0.1:{web_port}", process, log_path
@@ -82,6 +88,12 @@ def session_processes(session_id: int) -> list[int]:
 
 def log_tail(log_path: Path, lines: int = 60) -> str:
     return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def as_in_a_terminal() -> None:
+    """Ctrl-C's default action, as a terminal gives it: a test run started in the background by a
+    non-interactive shell inherits SIGINT ignored, and bash cannot trap a signal ignored at its start."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_until_ready(base_url: str, process: subprocess.Popen, log_path: Path) -> dict:
