@@ -6,11 +6,11 @@ process seconds and hundreds of MiB.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
+
+from ml.litert import LiteRTNetwork
 
 DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "artifacts" / "digits.tflite"
 MAX_BATCH = 256
@@ -21,24 +21,17 @@ class DigitClassifier:
     """Calibrated digit probabilities from a (N, 28, 28) float32 batch in [0, 1].
 
     The network also has an eleventh, "not a digit" class (a wrong cut of a number, two digits
-    in one piece), which the number reader uses to choose its cuts; `predict_proba` leaves it out
-    (the temperature is fitted for those ten-digit probabilities).
+    in one piece), learnt for the number reader that cut lines into pieces; `predict_proba` leaves
+    it out (the temperature is fitted for those ten-digit probabilities).
     """
 
-    def __init__(self, interpreter: Interpreter, version: str):
-        self._interpreter = interpreter
-        self._input_index = interpreter.get_input_details()[0]["index"]
-        self._output_index = interpreter.get_output_details()[0]["index"]
-        self._batch_size = 0
-        self.version = version
+    def __init__(self, network: LiteRTNetwork):
+        self._network = network
+        self.version = network.version
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, num_threads: int = 2) -> "DigitClassifier":
-        path = Path(path) if path is not None else DEFAULT_ARTIFACT
-        content = path.read_bytes()
-        interpreter = Interpreter(model_content=content, num_threads=num_threads)
-        interpreter.allocate_tensors()
-        return cls(interpreter, version=hashlib.sha256(content).hexdigest()[:12])
+        return cls(LiteRTNetwork(path or DEFAULT_ARTIFACT, num_threads=num_threads))
 
     def predict_proba(self, inputs: np.ndarray) -> np.ndarray:
         """(N, 10): for pictures of one digit, the probability of each digit (given it is one)."""
@@ -51,21 +44,8 @@ class DigitClassifier:
             inputs = inputs[None]
         if inputs.ndim != 3 or inputs.shape[1:] != (28, 28):
             raise ValueError(f"expected (N, 28, 28) inputs, got {inputs.shape}")
-        chunks = [self._run(inputs[start : start + MAX_BATCH]) for start in range(0, len(inputs), MAX_BATCH)]
+        chunks = [self._network.run(inputs[start : start + MAX_BATCH]) for start in range(0, len(inputs), MAX_BATCH)]
         return np.concatenate(chunks) if chunks else np.zeros((0, DIGITS + 1), dtype=np.float32)
-
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        self._resize_for(len(batch))
-        self._interpreter.set_tensor(self._input_index, batch[..., None])
-        self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output_index).copy()
-
-    def _resize_for(self, batch_size: int) -> None:
-        # Re-allocating costs little next to a 256-image batch; reused while the size repeats.
-        if batch_size != self._batch_size:
-            self._interpreter.resize_tensor_input(self._input_index, [batch_size, 28, 28, 1])
-            self._interpreter.allocate_tensors()
-            self._batch_size = batch_size
 
 
 def given_a_digit(outputs: np.ndarray) -> np.ndarray:

@@ -5,13 +5,12 @@ Imports only numpy and ai_edge_litert, like `ml.inference`.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
+from ml.litert import LiteRTNetwork
 from ml.preprocess import LINE_HEIGHT, LINE_WIDTH, LinePlacement
 
 DEFAULT_LINE_ARTIFACT = Path(__file__).resolve().parent / "artifacts" / "lines.tflite"
@@ -43,19 +42,13 @@ class LineReading:
 class LineReader:
     """Lines of (N, 32, 256) float32 inputs in [0, 1] (`ml.preprocess.to_line_input`) -> readings."""
 
-    def __init__(self, interpreter: Interpreter, version: str):
-        self._interpreter = interpreter
-        self._input_index = interpreter.get_input_details()[0]["index"]
-        self._output_index = interpreter.get_output_details()[0]["index"]
-        self._batch_size = 0
-        self.version = version
+    def __init__(self, network: LiteRTNetwork):
+        self._network = network
+        self.version = network.version
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, num_threads: int = 2) -> "LineReader":
-        content = Path(path or DEFAULT_LINE_ARTIFACT).read_bytes()
-        interpreter = Interpreter(model_content=content, num_threads=num_threads)
-        interpreter.allocate_tensors()
-        return cls(interpreter, version=hashlib.sha256(content).hexdigest()[:12])
+        return cls(LiteRTNetwork(path or DEFAULT_LINE_ARTIFACT, num_threads=num_threads))
 
     def read(self, inputs: np.ndarray, placements: list[LinePlacement] | None = None) -> list[LineReading]:
         """Readings of (N, 32, 256) inputs; with the inputs' placements (`line_input`), each character
@@ -70,17 +63,8 @@ class LineReader:
         inputs = np.asarray(inputs, dtype=np.float32)
         if inputs.ndim != 3 or inputs.shape[1:] != (LINE_HEIGHT, LINE_WIDTH):
             raise ValueError(f"expected (N, {LINE_HEIGHT}, {LINE_WIDTH}) inputs, got {inputs.shape}")
-        chunks = [self._run(inputs[start : start + MAX_BATCH]) for start in range(0, len(inputs), MAX_BATCH)]
+        chunks = [self._network.run(inputs[start : start + MAX_BATCH]) for start in range(0, len(inputs), MAX_BATCH)]
         return np.concatenate(chunks) if chunks else np.zeros((0, 0, len(ALPHABET) + 1), np.float32)
-
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        if len(batch) != self._batch_size:
-            self._interpreter.resize_tensor_input(self._input_index, [len(batch), LINE_HEIGHT, LINE_WIDTH, 1])
-            self._interpreter.allocate_tensors()
-            self._batch_size = len(batch)
-        self._interpreter.set_tensor(self._input_index, batch[..., None])
-        self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output_index).copy()
 
 
 def decode(steps: np.ndarray) -> LineReading:
