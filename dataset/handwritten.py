@@ -64,7 +64,27 @@ def augmented_handwritten(rng: np.random.Generator, mask: np.ndarray) -> Image.I
     if shaped.max() < 0.2:
         shaped = upscaled
     glyph = degrade.crop_to_ink(np.clip(shaped, 0, 1))
+    if rng.random() < 0.15:
+        return scanned_small(rng, glyph)
     if rng.random() < 0.5:
         return plain_picture(np.pad(glyph, 6))
     framed, pads = degrade.add_margins(rng, glyph)
     return degrade.degrade(rng, framed, pads, glyph.shape[0], degrade.random_glyph_height(rng, 10, 200))
+
+
+def scanned_small(rng: np.random.Generator, glyph: np.ndarray) -> Image.Image:
+    """A form's digit scanned into a tiny cell (as postal-code sets are, 16x16 or so): the glyph
+    fills the cell's height, sometimes widened towards its width, touching the edges, blurred by
+    the downscaling, dark on light or light on dark."""
+    side = int(rng.integers(12, 21))
+    height, width = glyph.shape
+    widen = rng.uniform(1.0, 1.6) if rng.random() < 0.4 else 1.0
+    new_width = int(np.clip(round(width * side / height * widen), 1, side))
+    small = Image.fromarray((glyph * 255).astype(np.uint8), mode="L").resize((new_width, side), Image.Resampling.BOX)
+    cell = Image.new("L", (side, side), 0)
+    cell.paste(small, ((side - new_width) // 2, 0))
+    low, high = rng.uniform(0, 60), rng.uniform(190, 255)
+    pixels = low + np.asarray(cell, dtype=np.float32) / 255.0 * (high - low)
+    if rng.random() < 0.5:
+        pixels = 255.0 - pixels
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), mode="L")

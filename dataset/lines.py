@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage
 
-from dataset import degrade, displays, fonts, handwritten, wheels
+from dataset import degrade, displays, fonts, handwritten, printed, scene, wheels
 from dataset.printed import render_glyph
 from ml.lines import SEPARATORS
 
@@ -28,6 +28,7 @@ POINT_SHARE, COMMA_SHARE, MINUS_SHARE = 0.35, 0.10, 0.05
 MAX_WIDTH = 420  # stored pixels: longer lines are stored smaller
 GLYPH_SIZE = 40  # working font size of printed, captcha and display lines
 HAIRLINE_WEIGHTS = ("Thin", "Hairline", "Light", "Z003")
+DISPLAY_UNITS = ("kWh", "kW", "KWH", "kWh", "m3", "m³", "V", "A", "Hz", "L", "°C", "MWh", "kvarh")
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -346,14 +347,19 @@ def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarr
     """(lit, all segments) masks: each cell drawn as its character over an all-segments cell."""
     size = GLYPH_SIZE
     everything = "~" if "DSEG14" in path else "8"
-    small = int(size * rng.uniform(0.6, 0.8)) if "." in text and rng.random() < 0.3 else size
+    small = int(size * rng.uniform(0.55, 0.8)) if "." in text and rng.random() < 0.5 else size
     blank_cells = int(rng.integers(1, 3)) if rng.random() < 0.3 else 0
     cells = [" "] * blank_cells + list(text)
     advance = _font(path, size).getlength(everything)
+    unit = DISPLAY_UNITS[int(rng.integers(len(DISPLAY_UNITS)))] if rng.random() < 0.35 else ""
+    unit_size = int(size * rng.uniform(0.25, 0.5))
     left, right = (int(rng.uniform(0.1, 0.6) * size) for _ in range(2))
-    top, bottom = (int(rng.uniform(0.1, 0.5) * size) for _ in range(2))
+    right += int(_font(_line_fonts()[0], unit_size).getlength(unit)) + size // 4 if unit else 0
+    # meter photos are often cropped to the digits: edges touching or cutting the segments
+    margin = (-0.06, 0.06) if rng.random() < 0.4 else (0.1, 0.5)
+    top, bottom = (int(rng.uniform(*margin) * size) for _ in range(2))
     width = int(left + right + advance * (len(cells) + 0.3))
-    lit = Image.new("L", (width, top + bottom + size + size // 4))
+    lit = Image.new("L", (width, max(size // 2, top + bottom + size + size // 4)))
     segments = Image.new("L", lit.size)
     lit_draw, segments_draw = ImageDraw.Draw(lit), ImageDraw.Draw(segments)
     baseline, col, after_point = top + size, float(left), False
@@ -374,6 +380,10 @@ def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarr
         if char != " ":
             lit_draw.text((col, baseline), char, font=font, fill=255, anchor="ls")
         col += font.getlength(everything) * rng.uniform(1.0, 1.04)
+    if unit:  # a unit printed beside the reading (not part of its text), at the top or the bottom
+        unit_font = _font(_line_fonts()[int(rng.integers(len(_line_fonts())))], unit_size)
+        row = baseline if rng.random() < 0.6 else baseline - size + unit_size
+        lit_draw.text((col + size * rng.uniform(0.05, 0.3), row), unit, font=unit_font, fill=255, anchor="ls")
     lit_mask = np.asarray(lit, np.float32) / 255
     segment_mask = np.maximum(np.asarray(segments, np.float32) / 255, lit_mask)
     return lit_mask, segment_mask
@@ -464,10 +474,11 @@ def handwritten_line(rng: Rng, text: str) -> Image.Image:
     """MNIST digits written as a number; hand-drawn separators; plain paper or a cheque with a ruled line."""
     images, by_digit = _mnist_train()
     height = rng.uniform(18, 24)
+    fine_pen = rng.random() < 0.4  # a ballpoint on a cheque writes thinner than MNIST's felt tip
     masks = [
         _hand_separator(rng, char, height)
         if char in SEPARATORS
-        else _hand_digit(rng, images, by_digit, int(char), height)
+        else _hand_digit(rng, images, by_digit, int(char), height, fine_pen)
         for char in text
     ]
     laid_out = _lay_out(rng, masks, text, rng.uniform(-1, 4), 1.5, 0)
@@ -479,6 +490,8 @@ def handwritten_line(rng: Rng, text: str) -> Image.Image:
     mask = np.pad(
         mask, ((int(rng.uniform(2, 10)), int(rng.uniform(4, 12))), (int(rng.uniform(2, 14)), int(rng.uniform(2, 14))))
     )
+    if rng.random() < 0.5:
+        mask = _slanted(mask, rng.uniform(-0.35, 0.35))
     paper = _random_light(rng)
     ink = (
         np.array([rng.uniform(10, 60), rng.uniform(20, 70), rng.uniform(80, 160)])
@@ -500,12 +513,37 @@ def handwritten_line(rng: Rng, text: str) -> Image.Image:
     return _captured(rng, stored, _contrast(paper, ink), stored.height * 0.6)
 
 
-def _hand_digit(rng: Rng, images: np.ndarray, by_digit: list[np.ndarray], digit: int, height: float) -> np.ndarray:
+def _hand_digit(
+    rng: Rng, images: np.ndarray, by_digit: list[np.ndarray], digit: int, height: float, fine_pen: bool = False
+) -> np.ndarray:
     choices = by_digit[digit]
     glyph = degrade.crop_to_ink(images[choices[int(rng.integers(len(choices)))]])
+    if fine_pen:
+        glyph = _thinned(glyph)
     scale = height * rng.uniform(0.88, 1.12) / glyph.shape[0]
     size = (max(1, round(glyph.shape[1] * scale)), max(1, round(glyph.shape[0] * scale)))
     return np.clip(np.asarray(Image.fromarray(glyph, mode="F").resize(size, Image.Resampling.BILINEAR)), 0, 1)
+
+
+def _thinned(glyph: np.ndarray) -> np.ndarray:
+    """The strokes about half as thick: eroded at twice the resolution, unless that breaks them."""
+    doubled = np.asarray(
+        Image.fromarray(glyph, mode="F").resize((glyph.shape[1] * 2, glyph.shape[0] * 2), Image.Resampling.BILINEAR)
+    )
+    eroded = ndimage.grey_erosion(doubled, size=(3, 3))
+    return np.clip(eroded, 0, 1) if degrade.topology(eroded) == degrade.topology(doubled) else np.clip(doubled, 0, 1)
+
+
+def _slanted(mask: np.ndarray, shear: float) -> np.ndarray:
+    """The whole line sheared (a writer's slant), widened so that nothing is cut off."""
+    height, width = mask.shape
+    extra = int(abs(shear) * height) + 1
+    padded = np.pad(mask, ((0, 0), (extra, extra)))
+    offset = shear * height / 2
+    sheared = Image.fromarray(padded, mode="F").transform(
+        padded.shape[::-1], Image.Transform.AFFINE, (1, shear, -offset, 0, 1, 0), Image.Resampling.BILINEAR
+    )
+    return np.clip(np.asarray(sheared), 0, 1)
 
 
 def _hand_separator(rng: Rng, char: str, height: float) -> np.ndarray:
@@ -550,6 +588,35 @@ def _cheque(rng: Rng, shape: tuple[int, int], paper: np.ndarray) -> np.ndarray:
     return paper * (1 - lines[:, :, None]) + tint * lines[:, :, None]
 
 
+# --- one digit alone --------------------------------------------------------------------------
+
+
+def single_digit_line(rng: Rng, text: str) -> Image.Image:
+    """One digit as the single-digit generators draw it (a wheel with its neighbours rolling in, a
+    display cell with its unlit segments, a scene crop, a handwritten or printed digit): in `auto` mode
+    the line reader must tell such a crop for one character, not several."""
+    kinds = list(SINGLE_DIGIT_DRAWERS)
+    return SINGLE_DIGIT_DRAWERS[kinds[int(rng.integers(len(kinds)))]](rng, int(text))
+
+
+def _printed_digit(rng: Rng, digit: int) -> Image.Image:
+    return printed.random_printed_digit(rng, list(_line_fonts()), digit)
+
+
+def _handwritten_digit(rng: Rng, digit: int) -> Image.Image:
+    images, by_digit = _mnist_train()
+    return handwritten.augmented_handwritten(rng, images[by_digit[digit][int(rng.integers(len(by_digit[digit])))]])
+
+
+SINGLE_DIGIT_DRAWERS: dict[str, Callable[[Rng, int], Image.Image]] = {
+    "printed": _printed_digit,
+    "handwritten": _handwritten_digit,
+    "display": displays.random_display_digit,
+    "wheel": wheels.random_wheel_digit,
+    "scene": scene.random_scene_digit,
+}
+
+
 # --- the line --------------------------------------------------------------------------------
 
 
@@ -560,8 +627,9 @@ STYLES: dict[str, Style] = {
     "display": display_line,
     "wheels": wheels_line,
     "handwritten": handwritten_line,
+    "single": single_digit_line,
 }
-STYLE_WEIGHTS = {"printed": 0.3, "captcha": 0.15, "display": 0.25, "wheels": 0.12, "handwritten": 0.18}
+STYLE_WEIGHTS = {"printed": 0.28, "captcha": 0.14, "display": 0.23, "wheels": 0.11, "handwritten": 0.16, "single": 0.08}
 
 
 def random_line(rng: Rng) -> tuple[Image.Image, str]:
@@ -569,5 +637,12 @@ def random_line(rng: Rng) -> tuple[Image.Image, str]:
     names = list(STYLES)
     weights = np.array([STYLE_WEIGHTS[name] for name in names])
     style = names[int(rng.choice(len(names), p=weights / weights.sum()))]
-    text = counter_text(rng) if style == "wheels" else random_text(rng)
+    text = text_for_style(rng, style)
     return STYLES[style](rng, text), text
+
+
+def text_for_style(rng: Rng, style: str) -> str:
+    """A text the style can show: counters show digits only, a single digit is one."""
+    if style == "single":
+        return str(int(rng.integers(10)))
+    return counter_text(rng) if style == "wheels" else random_text(rng)

@@ -29,6 +29,7 @@ LINE_FIT_HEIGHT = 28  # a line's height in it, unless the line is too long for i
 LINE_WORKING_SIDE = 1024  # a line of 16 characters keeps its strokes
 MIN_CONTRAST = 16.0  # ink must differ from the background by this many grey levels (of 255)
 MIN_INK_OVER_GRAIN = 4.0  # ink over the pixel-to-pixel grain (pure noise reaches 2.6-3.8)
+BACKGROUND_REFITS = 3
 BLANK_IMAGE = "blank image: no ink found"
 
 
@@ -151,11 +152,33 @@ def line_input(image: Image.Image) -> tuple[np.ndarray, LinePlacement]:
 
 
 def _colour_distance(pixels: np.ndarray) -> np.ndarray:
-    """Distance of each pixel from the background colour (the median along the picture's border):
-    ink of either polarity and of any hue comes out bright (an orange digit on brown keeps its
-    contrast, which grey would lose)."""
-    background = np.median(pixels[_border_mask(*pixels.shape[:2])], axis=0)
-    return np.sqrt(((pixels - background) ** 2).sum(axis=2))
+    """Distance of each pixel from the background's colour: ink of either polarity and of any hue
+    comes out bright (an orange digit on brown keeps its contrast, which grey would lose)."""
+    return np.sqrt(((pixels - _background(pixels)) ** 2).sum(axis=2))
+
+
+def _background(pixels: np.ndarray) -> np.ndarray:
+    """The background's colour at each pixel: a plane per channel (light falling off across a photo)
+    fitted to the picture's border, starting from its median colour and refitted on the border
+    pixels near the fit, so that ink, a window's bright edge or a neighbour's sliver crossing the
+    border does not tilt it. Measured with the network trained on the border's median colour
+    alone: held-out printed fonts 98.68% -> 99.26%, generated captures 95.23% -> 96.10%."""
+    height, width, channels = pixels.shape
+    rows, columns = np.nonzero(_border_mask(height, width))
+    positions = _plane_terms(rows / height, columns / width)
+    border = pixels[rows, columns]
+    plane = np.vstack([np.median(border, axis=0), np.zeros((2, channels), np.float32)])
+    for _ in range(BACKGROUND_REFITS):
+        misfit = np.sqrt(((positions @ plane - border) ** 2).sum(axis=1))
+        near = misfit <= max(2.5 * float(np.median(misfit)), MIN_CONTRAST / 4)
+        plane = np.linalg.lstsq(positions[near], border[near], rcond=None)[0]
+    grid_rows, grid_columns = np.mgrid[0:height, 0:width]
+    terms = _plane_terms(grid_rows.ravel() / height, grid_columns.ravel() / width)
+    return (terms @ plane).reshape(height, width, channels).astype(np.float32)
+
+
+def _plane_terms(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    return np.stack([np.ones_like(rows), columns - 0.5, rows - 0.5], axis=1).astype(np.float32)
 
 
 def _stretched(distance: np.ndarray) -> np.ndarray:
