@@ -1,7 +1,9 @@
 """Side-by-side OCR benchmark: our LiteRT digit classifier vs Tesseract 5 on the same images.
 
 Fresh test images (new seed): printed digits in held-out font families with degradations,
-and handwritten digits from the held-out MNIST part. Installs nothing (the Makefile target
+handwritten digits from the held-out MNIST part, and generated captures (displays, counter wheels,
+scene digits). Each is read in `digit` mode and in `auto` mode (the service's default), as the
+service reads them, with Tesseract beside. Installs nothing (the Makefile target
 installs tesseract-ocr). Usage: python -m bench.ocr [--per-set 500] [--seed 9001]
 (run it as a module: as a script, bench/numbers.py would shadow the standard library's numbers).
 """
@@ -21,8 +23,11 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from dataset import fonts, handwritten, printed
-from ml.inference import DigitClassifier
-from ml.reading import read_digit_pictures
+from dataset.build import CAPTURES
+from ml.inference import DigitClassifier, given_a_digit
+from ml.lines import LineReader
+from ml.preprocess import to_line_input
+from ml.reading import network_inputs, read_digit_pictures, takes_for_one_digit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results" / "ocr.json"
@@ -93,6 +98,34 @@ def run_ours(images: list[Image.Image], classifier: DigitClassifier) -> tuple[li
     return predictions, time.perf_counter() - started
 
 
+def run_auto(
+    images: list[Image.Image], classifier: DigitClassifier, line_reader: LineReader
+) -> tuple[list[int | None], float]:
+    """As the service reads in `auto` mode: the digit network, and the line reader for the pictures the
+    network does not take for one digit; a line of two or more characters is a wrong answer here."""
+    started = time.perf_counter()
+    readable, inputs = network_inputs(images)
+    outputs = classifier.predict_all(inputs)
+    predictions: list[int | None] = [None] * len(images)
+    for index, digit in zip(readable, given_a_digit(outputs).argmax(axis=1)):
+        predictions[index] = int(digit)
+    doubtful = [index for index, sure in zip(readable, takes_for_one_digit(outputs)) if not sure]
+    if doubtful:
+        lines = line_reader.read(np.stack([to_line_input(images[index]) for index in doubtful]))
+        for index, line in zip(doubtful, lines):
+            if len(line.characters) > 1:
+                predictions[index] = None
+    return predictions, time.perf_counter() - started
+
+
+def captures_test_set(count: int, seed: int) -> tuple[list[Image.Image], np.ndarray]:
+    """Generated displays, counter wheels and scene digits, fresh from `seed`."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % 10
+    kinds = list(CAPTURES.values())
+    return [kinds[index % len(kinds)](rng, int(label)) for index, label in enumerate(labels)], labels
+
+
 def score(predictions: list[int | None], labels: np.ndarray, seconds: float) -> dict:
     correct = sum(prediction == int(label) for prediction, label in zip(predictions, labels))
     return {
@@ -111,17 +144,20 @@ def main() -> None:
     if shutil.which("tesseract") is None:
         sys.exit("tesseract not found: apt-get install -y tesseract-ocr")
     version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    classifier = DigitClassifier.load()
+    classifier, line_reader = DigitClassifier.load(), LineReader.load()
     test_sets = {
         "printed (held-out fonts, degraded)": printed_test_set(args.per_set, args.seed),
         "handwritten (held-out MNIST)": handwritten_test_set(args.per_set, args.seed),
+        "generated captures": captures_test_set(args.per_set, args.seed),
     }
     results = {"tesseract_version": version, "model_version": classifier.version, "seed": args.seed, "sets": {}}
     for name, (images, labels) in test_sets.items():
         ours_predictions, ours_seconds = run_ours(images, classifier)
+        auto_predictions, auto_seconds = run_auto(images, classifier, line_reader)
         tesseract_predictions, tesseract_seconds = run_tesseract([for_tesseract(image) for image in images])
         results["sets"][name] = {
             "digit-ocr (LiteRT)": score(ours_predictions, labels, ours_seconds),
+            "digit-ocr, auto mode": score(auto_predictions, labels, auto_seconds),
             "tesseract --psm 10": score(tesseract_predictions, labels, tesseract_seconds),
         }
     print_table(results)

@@ -5,7 +5,8 @@ Fresh pictures of numbers (new seed):
                (touching) to wide, slant, stroke width, colours, backgrounds, blur, noise, JPEG
   handwritten  1-6 held-out MNIST digits side by side (gaps -2..8 px at MNIST scale, so some touch),
                half as plain MNIST-style pictures, half degraded like the printed ones
-Reports string accuracy (whole number right), digit accuracy (1 - edit distance / length) and
+Each picture is read by the line reader (`number` mode) and as `auto` mode reads it (the digit network
+when it is sure of one digit, else the line reader). Reports string accuracy (whole number right), digit accuracy (1 - edit distance / length) and
 images/s, writes bench/results/ocr_numbers.json.  Usage: python -m bench.ocr_numbers [--per-set 300] [--seed 4242]
 """
 
@@ -27,8 +28,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from dataset import degrade, fonts, handwritten
+from ml.inference import DigitClassifier, given_a_digit
 from ml.lines import LineReader
-from ml.preprocess import ImageError, open_image, to_line_input
+from ml.preprocess import ImageError, open_image, to_line_input, to_network_input
+from ml.reading import takes_for_one_digit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,6 +137,20 @@ def our_reading(data: bytes, reader: LineReader) -> str:
         return ""
 
 
+def auto_reading(data: bytes, classifier: DigitClassifier, reader: LineReader) -> str:
+    """As the service reads in `auto` mode: one digit when the digit network is sure of one, else the line."""
+    try:
+        picture = open_image(data)
+        outputs = classifier.predict_all(to_network_input(picture)[None])
+    except ImageError:
+        return ""
+    digit = str(int(given_a_digit(outputs)[0].argmax()))
+    if takes_for_one_digit(outputs)[0]:
+        return digit
+    line = reader.read(to_line_input(picture)[None])[0]
+    return line.text if len(line.characters) > 1 else digit
+
+
 def for_tesseract(image: Image.Image) -> Image.Image:
     """Grey, dark ink on light paper, scaled up to a comfortable height, with a white border."""
     grey = image.convert("L")
@@ -210,11 +227,16 @@ def build_sets(per_set: int, seed: int) -> dict[str, tuple[list[bytes], list[str
     return sets
 
 
-def evaluate_set(pictures, truths, infos, reader: LineReader, with_tesseract: bool) -> dict:
+def evaluate_set(pictures, truths, infos, reader: LineReader, with_tesseract: bool, classifier=None) -> dict:
     ours, our_seconds = run_reader(lambda data: our_reading(data, reader), pictures)
     report = {"ours": score(truths, ours, our_seconds)}
     report["ours"]["touching"] = subset_accuracy(truths, ours, infos, "touching", True)
     report["ours"]["separate"] = subset_accuracy(truths, ours, infos, "touching", False)
+    if classifier is not None:
+        auto, auto_seconds = run_reader(lambda data: auto_reading(data, classifier, reader), pictures)
+        report["auto"] = score(truths, auto, auto_seconds)
+        report["auto"]["touching"] = subset_accuracy(truths, auto, infos, "touching", True)
+        report["auto"]["separate"] = subset_accuracy(truths, auto, infos, "touching", False)
     if with_tesseract:
         theirs, their_seconds = run_reader(tesseract_reading, pictures)
         report["tesseract"] = score(truths, theirs, their_seconds)
@@ -231,7 +253,7 @@ def print_table(results: dict) -> None:
         f"{'set':<12} {'reader':<10} {'images':>6} {'string acc':>10} {'digit acc':>9} {'touching':>9} {'separate':>9} {'img/s':>8}"
     )
     for name, report in results["sets"].items():
-        for reader in ("ours", "tesseract"):
+        for reader in ("ours", "auto", "tesseract"):
             if reader not in report:
                 continue
             row = report[reader]
@@ -255,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     with_tesseract = not args.no_tesseract and shutil.which("tesseract") is not None
     if not with_tesseract:
         print("tesseract not run (not installed or --no-tesseract)", file=sys.stderr)
-    reader = LineReader.load(num_threads=2)
+    reader, classifier = LineReader.load(num_threads=2), DigitClassifier.load()
     sets = build_sets(args.per_set, args.seed)
     results = {
         "seed": args.seed,
@@ -264,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
         if with_tesseract
         else None,
         "cpu_threads": os.cpu_count(),
-        "sets": {name: evaluate_set(*data, reader, with_tesseract) for name, data in sets.items()},
+        "sets": {name: evaluate_set(*data, reader, with_tesseract, classifier) for name, data in sets.items()},
     }
     print_table(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

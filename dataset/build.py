@@ -17,6 +17,7 @@ from ml.preprocess import ImageError, to_network_input
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "build"
 CHUNK = 500
+NUMBER_SHARE = 0.5  # whole numbers among the not-digits, for each half of wrong cuts
 
 
 @dataclass
@@ -95,6 +96,8 @@ def _picture(task: Task, rng: np.random.Generator, index: int, label: int):
         return not_digits.random_printed_not_digit(rng, task.fonts)
     if task.kind == "not_digit_handwritten":
         return not_digits.random_handwritten_not_digit(rng, task.masks)
+    if task.kind == "not_digit_number":
+        return not_digits.random_number(rng)
     return handwritten.plain_picture(task.masks[index])
 
 
@@ -102,16 +105,14 @@ def printed_tasks(
     seed: int, purpose: int, count: int, font_paths: list[str], one_max_lean: float = printed.ONE_MAX_LEAN
 ) -> list[Task]:
     labels = np.arange(count) % 10
+    return chunked("printed", (seed, purpose), labels, "printed", fonts=font_paths, one_max_lean=one_max_lean)
+
+
+def chunked(kind: str, key: tuple[int, ...], labels: np.ndarray, source: str, **fields) -> list[Task]:
+    """Tasks of CHUNK labels each, seeded by `key` and where the chunk starts."""
     return [
-        Task(
-            "printed",
-            (seed, purpose, start),
-            labels[start : start + CHUNK],
-            "printed",
-            fonts=font_paths,
-            one_max_lean=one_max_lean,
-        )
-        for start in range(0, count, CHUNK)
+        Task(kind, (*key, start), labels[start : start + CHUNK], source, **fields)
+        for start in range(0, len(labels), CHUNK)
     ]
 
 
@@ -154,21 +155,15 @@ def real_tasks(seed: int, purpose: int, set_names: tuple[str, ...], part: str, c
 
 
 def not_digit_tasks(seed: int, purpose: int, count: int, font_paths: list[str], images: np.ndarray) -> list[Task]:
-    """Half printed, half handwritten (from 0..255 MNIST `images`) wrong cuts, labelled NOT_A_DIGIT."""
+    """Half printed, half handwritten (from 0..255 MNIST `images`) wrong cuts, labelled NOT_A_DIGIT, and
+    besides them whole numbers (`NUMBER_SHARE` of as many), which `auto` mode sends to the line reader."""
     labels = np.full(count // 2, not_digits.NOT_A_DIGIT)
-    return [
-        Task("not_digit_printed", (seed, purpose, start), labels[start : start + CHUNK], "not_digit", fonts=font_paths)
-        for start in range(0, len(labels), CHUNK)
-    ] + [
-        Task(
-            "not_digit_handwritten",
-            (seed, purpose + 1, start),
-            labels[start : start + CHUNK],
-            "not_digit",
-            masks=images,
-        )
-        for start in range(0, len(labels), CHUNK)
-    ]
+    numbers = labels[: round(len(labels) * NUMBER_SHARE)]
+    return (
+        chunked("not_digit_printed", (seed, purpose), labels, "not_digit", fonts=font_paths)
+        + chunked("not_digit_handwritten", (seed, purpose + 1), labels, "not_digit", masks=images)
+        + chunked("not_digit_number", (seed, purpose + 20), numbers, "not_digit_number")
+    )
 
 
 def plan(config: BuildConfig) -> dict[str, list[Task]]:

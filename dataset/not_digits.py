@@ -1,10 +1,9 @@
-"""Pictures that are not one whole digit: the pieces a wrong cut of a number gives.
+"""Pictures that are not one whole digit: two touching digits, pieces of a wrong cut, whole numbers.
 
-The number reader tries several ways to cut touching digits apart and keeps the one whose pieces
-the network is surest are digits.  A network that has only ever seen whole digits calls half a 0
-a confident "1" and two touching digits a confident "8"; trained on these pictures under the label
-NOT_A_DIGIT it learns to say so.  Every piece is cut the way the reader cuts: at a column, keeping
-the ink of the cut strip.
+A network that has only ever seen whole digits calls half a 0 a confident "1" and two touching
+digits a confident "8"; trained on these pictures under the label NOT_A_DIGIT it learns to say so.
+`auto` mode relies on that: a picture the digit network does not take for one digit goes to the
+line reader.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from dataset import degrade, handwritten, printed
+from dataset import degrade, handwritten, lines, printed
 from ml.inference import DIGITS
 
 NOT_A_DIGIT = DIGITS  # the eleventh output, after the ten digits
@@ -96,3 +95,11 @@ def random_printed_not_digit(rng: np.random.Generator, font_paths: list[str]) ->
         piece = not_digit_mask(rng, left, right)
         if piece is not None:
             return as_picture(rng, piece)
+
+
+def random_number(rng: np.random.Generator) -> Image.Image:
+    """A line of two or more characters in any of the line reader's styles."""
+    while True:
+        picture, text = lines.random_line(rng)
+        if len(text) >= 2:
+            return picture

@@ -2,20 +2,22 @@
 results in one transaction. Writing only rows still pending makes a redelivered chunk harmless.
 
 Modes: `digit` reads every image with the digit network; `number` with the line reader; `auto` with
-the line reader, and an image it reads as one character (or none) with the digit network."""
+the digit network, and the line reader reads again the images that network does not take for one
+digit (`ml.reading.takes_for_one_digit`), unless it finds one character (or none) there."""
 
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ml.inference import top_k
+from ml.inference import DIGITS, given_a_digit, top_k
 from ml.lines import LineReading
 from ml.preprocess import ImageError, line_input, open_image, to_network_input
-from ml.reading import digit_probabilities
+from ml.reading import takes_for_one_digit
 from uploads.models import Image, Job
 from uploads.services import count_results, finish_job_if_complete, mark_job_running
 from worker.model import get_line_reader
@@ -45,78 +47,109 @@ def classify_chunk(*, job_id, image_ids, classifier, line_reader=None, worker_na
     written = 0
     if images:
         mark_job_running(job_id=job_id)
-        clock = time.perf_counter()
-        inputs, lines, errors = read_images(images, mode=job.mode)
-        read_seconds, clock = time.perf_counter() - clock, time.perf_counter()
-        line_reader = line_reader or (get_line_reader() if lines else None)
-        numbers = read_lines(lines, line_reader) if lines else {}
-        if job.mode == Job.Mode.AUTO:
-            inputs, numbers = one_character_to_digits(inputs, numbers)
-        probabilities = digit_probabilities(np.stack(list(inputs.values())), classifier) if inputs else []
-        inference_seconds, clock = time.perf_counter() - clock, time.perf_counter()
+        reading = read_chunk(images, mode=job.mode, classifier=classifier, line_reader=line_reader)
         threshold = job.review_threshold
         rows = [
-            *(digit_row(image_id, row, threshold=threshold) for image_id, row in zip(inputs, probabilities)),
+            *(digit_row(image_id, row, threshold=threshold) for image_id, row in reading.digits.items()),
             *(
-                number_row(image_id, reading, threshold=threshold, keep_separators=job.keep_separators)
-                for image_id, reading in numbers.items()
+                number_row(image_id, line, threshold=threshold, keep_separators=job.keep_separators)
+                for image_id, line in reading.numbers.items()
             ),
+            *(error_row(image_id, reason) for image_id, reason in reading.errors.items()),
         ]
         for row in rows:
-            row.model_version = classifier.version if row.id in inputs else line_reader.version
-        rows += [error_row(image_id, reason) for image_id, reason in errors.items()]
+            row.model_version = reading.versions.get(row.id, "")
         written = save_results(
             job_id=job_id,
             rows=rows,
             worker_name=worker_name,
-            write_started=clock,
-            read_seconds=read_seconds,
-            inference_seconds=inference_seconds,
+            write_started=time.perf_counter(),
+            read_seconds=reading.read_seconds,
+            inference_seconds=reading.inference_seconds,
         )
         logger.info(
             "job chunk job_id=%s images=%d written=%d read_s=%.3f inference_s=%.3f",
             job_id,
             len(images),
             written,
-            read_seconds,
-            inference_seconds,
+            reading.read_seconds,
+            reading.inference_seconds,
         )
     finish_job_if_complete(job_id=job_id)
     return written
 
 
+@dataclass
+class ChunkReading:
+    digits: dict  # image id -> (10,) digit probabilities
+    numbers: dict  # image id -> LineReading
+    errors: dict  # image id -> a reason a person can read
+    versions: dict  # image id -> the version of the network that read it
+    read_seconds: float = 0.0  # opening and preprocessing
+    inference_seconds: float = 0.0  # the networks
+
+
+def read_chunk(images, *, mode: str, classifier, line_reader=None) -> ChunkReading:
+    """Read the chunk's images in its job's mode, each network run once on the whole batch."""
+    clock = time.perf_counter()
+    inputs, lines, pictures, errors = read_images(images, mode=mode)
+    read_seconds, clock = time.perf_counter() - clock, time.perf_counter()
+    outputs = classifier.predict_all(np.stack(list(inputs.values()))) if inputs else np.zeros((0, DIGITS + 1))
+    inference_seconds, clock = time.perf_counter() - clock, time.perf_counter()
+    if mode == Job.Mode.AUTO:
+        lines = lines_of_doubtful_pictures(pictures, outputs)
+        read_seconds, clock = read_seconds + time.perf_counter() - clock, time.perf_counter()
+    numbers = {}
+    if lines:
+        line_reader = line_reader or get_line_reader()
+        numbers = read_lines(lines, line_reader)
+    if mode == Job.Mode.AUTO:  # one character (or none) found: the digit network's reading stands
+        numbers = {image_id: line for image_id, line in numbers.items() if len(line.characters) > 1}
+    digits = {image_id: row for image_id, row in zip(inputs, given_a_digit(outputs)) if image_id not in numbers}
+    versions = {image_id: classifier.version for image_id in digits}
+    versions.update({image_id: line_reader.version for image_id in numbers})
+    return ChunkReading(
+        digits, numbers, errors, versions, read_seconds, inference_seconds + time.perf_counter() - clock
+    )
+
+
 def read_images(images, *, mode: str):
-    """Per image: the digit network's input, the line reader's input and placement, or a readable
-    reason why it could not be read."""
-    inputs, lines, errors = {}, {}, {}
+    """Per image: the digit network's input (and in `auto` mode the picture, should the line reader
+    need it), or in `number` mode the line reader's input and placement; or a readable reason why it
+    could not be read."""
+    inputs, lines, pictures, errors = {}, {}, {}, {}
     for image in images:
         try:
             picture = open_stored(image)
-            if mode != Job.Mode.NUMBER:
-                inputs[image.id] = to_network_input(picture)
-            if mode != Job.Mode.DIGIT:
+            if mode == Job.Mode.NUMBER:
                 lines[image.id] = line_input(picture)
+            else:
+                inputs[image.id] = to_network_input(picture)
+            if mode == Job.Mode.AUTO:
+                pictures[image.id] = picture
         except ImageError as exc:
             errors[image.id] = str(exc)
         except OSError as exc:
             errors[image.id] = f"stored image could not be read: {exc}"
-    return inputs, lines, errors
+    return inputs, lines, pictures, errors
+
+
+def lines_of_doubtful_pictures(pictures: dict, outputs: np.ndarray) -> dict:
+    """`auto`: the line reader's inputs of the pictures the digit network does not take for one digit."""
+    lines = {}
+    for (image_id, picture), one_digit in zip(pictures.items(), takes_for_one_digit(outputs)):
+        if not one_digit:
+            try:
+                lines[image_id] = line_input(picture)
+            except ImageError:
+                continue  # the digit network's reading stands
+    return lines
 
 
 def read_lines(lines: dict, line_reader) -> dict:
     """image id -> LineReading, one batch through the line reader."""
     line_inputs, placements = zip(*lines.values())
     return dict(zip(lines, line_reader.read(np.stack(line_inputs), list(placements))))
-
-
-def one_character_to_digits(inputs: dict, numbers: dict) -> tuple[dict, dict]:
-    """`auto`: a line of one character (or none) is a single digit, which the digit network reads;
-    the others stay lines."""
-    single = {image_id for image_id, reading in numbers.items() if len(reading.characters) <= 1}
-    return (
-        {image_id: value for image_id, value in inputs.items() if image_id in single},
-        {image_id: reading for image_id, reading in numbers.items() if image_id not in single},
-    )
 
 
 def open_stored(image):

@@ -85,11 +85,12 @@ def test_not_a_digit_pieces_are_labelled_and_reproducible():
     _, held_out = fonts.split_families()
     images = handwritten.mnist_split()["validation"][0][:50]
     tasks = not_digit_tasks(seed=7, purpose=1, count=40, font_paths=fonts.font_paths(held_out), images=images)
-    assert {task.kind for task in tasks} == {"not_digit_printed", "not_digit_handwritten"}
+    assert {task.kind for task in tasks} == {"not_digit_printed", "not_digit_handwritten", "not_digit_number"}
     for task in tasks:
         first, second = run_task(task), run_task(task)
         assert np.array_equal(first[0], second[0])
-        assert set(first[1]) == {not_digits.NOT_A_DIGIT} and len(first[1]) == 20
+        assert set(first[1]) == {not_digits.NOT_A_DIGIT} and len(first[1]) == len(task.labels)
+    assert sum(len(task.labels) for task in tasks) == 20 + 20 + 10
 
 
 def test_a_wrong_piece_is_two_digits_or_part_of_one_never_a_thin_stroke():

@@ -1,10 +1,11 @@
 """Jobs in number and auto mode through the chunk service, with the committed network."""
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from ml.lines import LineReading
+from ml.reading import takes_for_one_digit
 from tests.factories import digit_png, make_zip, number_png
 from uploads import services as upload_services
 from worker import services
@@ -68,11 +69,23 @@ def test_number_mode_keeps_the_decimal_point_in_text_and_leaves_it_out_of_digits
     assert without.text == "195"
 
 
-def test_auto_sends_lines_of_one_character_to_the_digit_network():
-    def line(text):
-        return LineReading(text, 0.9, [{"character": character, "confidence": 0.9} for character in text])
+def test_auto_reads_a_digit_the_digit_network_is_sure_of_without_the_line_reader(monkeypatch):
+    monkeypatch.setattr(services, "get_line_reader", lambda: pytest.fail("the line reader was not needed"))
+    images = run_job({"one.png": digit_png(3, size=64), "two.png": digit_png(6, size=48)}, mode="auto")
+    assert (images["one.png"].digit, images["two.png"].digit) == (3, 6)
 
-    inputs = {1: "one", 2: "two", 3: "three"}
-    digits, numbers = services.one_character_to_digits(inputs, {1: line("7"), 2: line("42"), 3: line("")})
-    assert digits == {1: "one", 3: "three"}
-    assert list(numbers) == [2]
+
+def test_auto_hands_a_doubtful_picture_read_as_one_character_back_to_the_digit_network(monkeypatch):
+    monkeypatch.setattr(services, "takes_for_one_digit", lambda outputs: np.zeros(len(outputs), dtype=bool))
+    images = run_job({"one.png": digit_png(3, size=64), "many.png": number_png("512")}, mode="auto")
+    assert images["one.png"].digit == 3 and images["one.png"].model_version == get_classifier().version
+    assert images["many.png"].text == "512"
+
+
+def test_the_auto_gate_passes_sure_digits_only():
+    sure, unsure, not_a_digit = (
+        [0.9, 0.02] + [0.01] * 8 + [0.0],
+        [0.5, 0.4] + [0.0125] * 8 + [0.0],
+        [0.1] + [0] * 9 + [0.9],
+    )
+    assert takes_for_one_digit(np.array([sure, unsure, not_a_digit])).tolist() == [True, False, False]
