@@ -107,13 +107,34 @@ def crop_to_ink(mask: np.ndarray) -> np.ndarray:
     return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
+TIGHT_CROPS = 0.2  # share of pictures cropped to the glyph, as real crops of a digit often are
+MAX_CUT = 0.06  # of the glyph's extent a tight crop may cut off a side
+
+
 def add_margins(rng: Rng, glyph: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """Pad each side by 0..80% of the glyph height (sometimes tight); returns (canvas, pads)."""
-    height = glyph.shape[0]
-    tight = rng.random() < 0.1
-    pads = tuple(0 if tight and rng.random() < 0.5 else int(rng.uniform(0.03, 0.8) * height) for _ in range(4))
-    top, bottom, left, right = pads
-    return np.pad(glyph, ((top, bottom), (left, right))), pads
+    """Pad each side by 3..80% of the glyph height; or, for TIGHT_CROPS of the pictures, crop tight:
+    each side touching the glyph, cutting a little of it off, or just clear of it. Returns (canvas,
+    pads), a cut side's pad being 0."""
+    height, width = glyph.shape
+    if rng.random() >= TIGHT_CROPS:
+        pads = tuple(int(rng.uniform(0.03, 0.8) * height) for _ in range(4))
+        top, bottom, left, right = pads
+        return np.pad(glyph, ((top, bottom), (left, right))), pads
+    across = min(width, height)  # a line of digits is cut by a share of one digit, not of the line
+    top, bottom, left, right = (_tight_side(rng, extent, height) for extent in (height, height, across, across))
+    cut = glyph[max(0, -top) : height - max(0, -bottom), max(0, -left) : width - max(0, -right)]
+    pads = tuple(max(0, side) for side in (top, bottom, left, right))
+    return np.pad(cut, ((pads[0], pads[1]), (pads[2], pads[3]))), pads
+
+
+def _tight_side(rng: Rng, extent: int, height: int) -> int:
+    """A side's pad in pixels: negative cuts the glyph."""
+    draw = rng.random()
+    if draw < 0.45:
+        return 0
+    if draw < 0.75:
+        return -int(rng.uniform(0, MAX_CUT) * extent)
+    return int(rng.uniform(0.01, 0.06) * height)
 
 
 def add_stray_lines(rng: Rng, canvas: np.ndarray, pads: tuple[int, int, int, int], glyph_height: int) -> np.ndarray:

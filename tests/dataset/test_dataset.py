@@ -176,3 +176,25 @@ def test_stroke_width_changes_never_turn_a_digit_into_another_shape():
         results = [degrade.change_stroke_width(np.random.default_rng(seed), glyph, 110) for seed in range(60)]
         assert all(degrade.topology(result) == degrade.topology(glyph) for result in results)
         assert sum(not np.array_equal(result, glyph) for result in results) >= 10
+
+
+def test_some_crops_are_tight_touching_or_cutting_the_glyph_but_never_by_more_than_a_sliver(monkeypatch):
+    monkeypatch.setattr(degrade, "TIGHT_CROPS", 1.0)
+    glyph = np.ones((40, 24), np.float32)
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        canvas, pads = degrade.add_margins(rng, glyph)
+        ink_rows, ink_cols = np.flatnonzero(canvas.max(axis=1)), np.flatnonzero(canvas.max(axis=0))
+        assert (
+            len(ink_rows) >= 40 * (1 - 2 * degrade.MAX_CUT) - 1 and len(ink_cols) >= 24 * (1 - 2 * degrade.MAX_CUT) - 1
+        )
+        assert max(pads) <= 0.06 * 40
+    monkeypatch.setattr(degrade, "TIGHT_CROPS", 0.0)
+    assert min(degrade.add_margins(rng, glyph)[1]) >= 1, "the others keep a margin"
+
+
+def test_small_scans_fill_a_tiny_cell():
+    mask = degrade.crop_to_ink(printed.render_glyph(fonts.font_paths(["DejaVu Sans"])[0], 64, 5))
+    picture = handwritten.scanned_small(np.random.default_rng(0), mask)
+    assert max(picture.size) <= 20 and picture.size[0] == picture.size[1]
+    assert float(np.asarray(picture).std()) > 30
