@@ -111,12 +111,14 @@ TIGHT_CROPS = 0.2  # share of pictures cropped to the glyph, as real crops of a 
 MAX_CUT = 0.06  # of the glyph's extent a tight crop may cut off a side
 
 
-def add_margins(rng: Rng, glyph: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """Pad each side by 3..80% of the glyph height; or, for TIGHT_CROPS of the pictures, crop tight:
-    each side touching the glyph, cutting a little of it off, or just clear of it. Returns (canvas,
-    pads), a cut side's pad being 0."""
+def add_margins(
+    rng: Rng, glyph: np.ndarray, tight_crops: float = TIGHT_CROPS
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Pad each side by 3..80% of the glyph height; or, for a `tight_crops` share of the pictures, crop
+    tight: each side touching the glyph, cutting a little of it off, or just clear of it. Returns
+    (canvas, pads), a cut side's pad being 0."""
     height, width = glyph.shape
-    if rng.random() >= TIGHT_CROPS:
+    if rng.random() >= tight_crops:
         pads = tuple(int(rng.uniform(0.03, 0.8) * height) for _ in range(4))
         top, bottom, left, right = pads
         return np.pad(glyph, ((top, bottom), (left, right))), pads

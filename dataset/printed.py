@@ -28,7 +28,12 @@ def render_glyph(path: str, size: int, digit: int) -> np.ndarray:
 
 
 def random_printed_digit(
-    rng: np.random.Generator, font_paths: list[str], digit: int, *, one_max_lean: float = ONE_MAX_LEAN
+    rng: np.random.Generator,
+    font_paths: list[str],
+    digit: int,
+    *,
+    one_max_lean: float = ONE_MAX_LEAN,
+    tight_crops: float = degrade.TIGHT_CROPS,
 ) -> Image.Image:
     path = font_paths[rng.integers(len(font_paths))]
     size = int(RENDER_SIZES[rng.integers(len(RENDER_SIZES))])
@@ -39,5 +44,5 @@ def random_printed_digit(
     if rng.random() < 0.3:
         glyph = degrade.change_stroke_width(rng, glyph, glyph.shape[0])
     glyph = degrade.crop_to_ink(glyph)
-    framed, pads = degrade.add_margins(rng, glyph)
+    framed, pads = degrade.add_margins(rng, glyph, tight_crops)
     return degrade.degrade(rng, framed, pads, glyph.shape[0], degrade.random_glyph_height(rng))

@@ -178,19 +178,17 @@ def test_stroke_width_changes_never_turn_a_digit_into_another_shape():
         assert sum(not np.array_equal(result, glyph) for result in results) >= 10
 
 
-def test_some_crops_are_tight_touching_or_cutting_the_glyph_but_never_by_more_than_a_sliver(monkeypatch):
-    monkeypatch.setattr(degrade, "TIGHT_CROPS", 1.0)
+def test_some_crops_are_tight_touching_or_cutting_the_glyph_but_never_by_more_than_a_sliver():
     glyph = np.ones((40, 24), np.float32)
     rng = np.random.default_rng(3)
     for _ in range(50):
-        canvas, pads = degrade.add_margins(rng, glyph)
+        canvas, pads = degrade.add_margins(rng, glyph, tight_crops=1.0)
         ink_rows, ink_cols = np.flatnonzero(canvas.max(axis=1)), np.flatnonzero(canvas.max(axis=0))
         assert (
             len(ink_rows) >= 40 * (1 - 2 * degrade.MAX_CUT) - 1 and len(ink_cols) >= 24 * (1 - 2 * degrade.MAX_CUT) - 1
         )
         assert max(pads) <= 0.06 * 40
-    monkeypatch.setattr(degrade, "TIGHT_CROPS", 0.0)
-    assert min(degrade.add_margins(rng, glyph)[1]) >= 1, "the others keep a margin"
+    assert min(degrade.add_margins(rng, glyph, tight_crops=0.0)[1]) >= 1, "the others keep a margin"
 
 
 def test_small_scans_fill_a_tiny_cell():
