@@ -10,7 +10,7 @@ A set the network was trained on part of (its artifact's metrics.json lists the 
 read on its test part only (`dataset/real.py`); the others are read whole. `--model` reads with another
 artifact, such as the leave-one-source-out network trained on no real set at all.
 
-Usage: python -m bench.real [--data DIR] [--limit N] [--model PATH] [--digits-only]
+Usage: python -m bench.real [--data DIR] [--limit N] [--model PATH] [--line-model PATH] [--digits-only | --lines-only]
 """
 
 from __future__ import annotations
@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, default=DEFAULT_ARTIFACT, help="the .tflite artifact to read with")
     parser.add_argument("--line-model", type=Path, default=DEFAULT_LINE_ARTIFACT, help="the line reader's .tflite")
     parser.add_argument("--digits-only", action="store_true", help="skip the line sets")
+    parser.add_argument("--lines-only", action="store_true", help="skip the single-digit sets")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if not args.data.is_dir():
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     sets = untrained_part(labelled_sets(args.data, args.limit), trained_sources(args.model))
     for name, items in sets.items():
         digits = "(digits)" in name
-        if args.digits_only and not digits:
+        if (args.digits_only and not digits) or (args.lines_only and digits):
             continue
         results["sets"][name] = (
             read_digits(items, classifier, args.model)
