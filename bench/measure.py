@@ -71,14 +71,13 @@ def raw_throughput(zip_path: Path) -> dict:
 # --- talking to the service ------------------------------------------------------------------------
 
 
-# The images hold one digit each, so the jobs say so: `auto` would also segment every image.
-JOB_FIELDS = {"mode": "digit"}
-
-
-def upload(session: requests.Session, base_url: str, name: str, content) -> tuple[dict, float, float]:
-    """POST one file; returns the job, the wall-clock start (epoch s) and the request duration."""
+def upload(
+    session: requests.Session, base_url: str, name: str, content, mode: str = "digit"
+) -> tuple[dict, float, float]:
+    """POST one file; returns the job, the wall-clock start (epoch s) and the request duration. The
+    images hold one digit each, so jobs say `digit` unless the mode itself is measured."""
     wall, started = time.time(), time.perf_counter()
-    response = session.post(f"{base_url}/api/jobs/", files={"file": (name, content)}, data=JOB_FIELDS, timeout=600)
+    response = session.post(f"{base_url}/api/jobs/", files={"file": (name, content)}, data={"mode": mode}, timeout=600)
     duration = time.perf_counter() - started
     if response.status_code != 201:
         raise RuntimeError(f"upload of {name} refused: {response.status_code} {response.text[:300]}")
@@ -147,11 +146,11 @@ def cpu_delta(before: dict, after: dict) -> dict[str, float]:
 # --- end to end ------------------------------------------------------------------------------------
 
 
-def end_to_end(sys_: System, zip_path: Path, workers: int) -> dict:
+def end_to_end(sys_: System, zip_path: Path, workers: int, mode: str = "digit") -> dict:
     session = requests.Session()
     cpu_before = cpu_snapshot(sys_)
     with open(zip_path, "rb") as content:
-        job, upload_start, upload_s = upload(session, sys_.base_url, zip_path.name, content)
+        job, upload_start, upload_s = upload(session, sys_.base_url, zip_path.name, content, mode)
     wait_done(session, job, POLL_SECONDS, sys_)
     cpu = cpu_delta(cpu_before, cpu_snapshot(sys_))
     row = job_row(job["id"])

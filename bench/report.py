@@ -16,6 +16,7 @@ TARGETS = {
     "single_p50_ms": ("<=", 150),
     "single_p95_ms": ("<=", 400),
     "worker_rss_mib": ("<=", 400),
+    "auto_over_digit": (">=", 0.8),
 }
 
 
@@ -52,6 +53,16 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
         )
     )
     out.append(("ratio end-to-end / raw inference only", f"{results['ratio_inference_only']:.3f}", ""))
+    if "auto_over_digit" in results:
+        auto = results["end_to_end_auto"]
+        out.append((f"end-to-end, auto mode: {auto['images']:,} images", f"{auto['images_per_s']:,.0f} img/s", ""))
+        out.append(
+            (
+                "ratio auto / digit mode",
+                f"{results['auto_over_digit']:.2f}",
+                verdict("auto_over_digit", results["auto_over_digit"]),
+            )
+        )
     latency = results["single_image"]
     out.append(
         (
