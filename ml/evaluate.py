@@ -306,8 +306,8 @@ def _preprocessing_lines() -> list[str]:
         "  the border (light falling off across a photo no longer spreads the ink box): measured with a network",
         "  trained on the border's median colour, held-out printed fonts 98.68% -> 99.26%, generated captures",
         "  95.23% -> 96.10%;",
-        "- blank check (ink within 16 grey levels of the background, or within 4x the pixel-to-pixel grain): a",
-        "  picture without a digit gets a readable reason instead of a guess;",
+        "- blank check (ink within 16 grey levels of the background's noise floor, the border's 25th percentile, or",
+        "  within 4x the pixel-to-pixel grain): a picture without a digit gets a readable reason instead of a guess;",
         "- trim to the box holding 98% of the ink, plus 8%: a small digit in a big photo keeps its resolution;",
         "- fit the longer side into 24 of the 28 pixels, aspect kept.",
         "",
@@ -371,11 +371,11 @@ def render_markdown(card: dict) -> str:
         lines += [
             "## Not a digit",
             "",
-            "The network has an eleventh class for pieces that are not one whole digit: two touching digits in one",
-            "crop, a digit and part of its neighbour, part of a digit. The number reader that cut lines into pieces",
-            "chose its cuts with it; the line reader replaced that reader, and the ten digit probabilities that the",
-            "worker reports leave the class's share out.",
-            f'On {not_digit["images"]:,} such pieces from held-out fonts and writers it answers "not a digit" for '
+            "The network has an eleventh class for pictures that are not one whole digit: two touching digits in one",
+            "crop, a digit and part of its neighbour, part of a digit, a whole number. `auto` mode sends what the",
+            "network does not take for one digit to the line reader (`ml/reading.py` `takes_for_one_digit`); the ten",
+            "digit probabilities that the worker reports leave the class's share out.",
+            f'On {not_digit["images"]:,} such pictures from held-out fonts and writers it answers "not a digit" for '
             f"{_percent(not_digit['called_not_a_digit'])}; the mean top digit confidence on them is "
             f"{_percent(not_digit['mean_top_digit_confidence'])}.",
             "",

