@@ -27,8 +27,7 @@ from dataset.build import CAPTURES
 from dataset.degrade import TIGHT_CROPS
 from ml.inference import DigitClassifier, given_a_digit
 from ml.lines import LineReader
-from ml.preprocess import to_line_input
-from ml.reading import network_inputs, read_digit_pictures, takes_for_one_digit
+from ml.reading import lines_in_doubtful_pictures, network_inputs, read_digit_pictures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results" / "ocr.json"
@@ -111,12 +110,8 @@ def run_auto(
     predictions: list[int | None] = [None] * len(images)
     for index, digit in zip(readable, given_a_digit(outputs).argmax(axis=1)):
         predictions[index] = int(digit)
-    doubtful = [index for index, sure in zip(readable, takes_for_one_digit(outputs)) if not sure]
-    if doubtful:
-        lines = line_reader.read(np.stack([to_line_input(images[index]) for index in doubtful]))
-        for index, line in zip(doubtful, lines):
-            if len(line.characters) > 1:
-                predictions[index] = None
+    for index in lines_in_doubtful_pictures([images[index] for index in readable], outputs, lambda: line_reader):
+        predictions[readable[index]] = None
     return predictions, time.perf_counter() - started
 
 

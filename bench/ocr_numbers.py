@@ -31,7 +31,7 @@ from dataset import degrade, fonts, handwritten
 from ml.inference import DigitClassifier, given_a_digit
 from ml.lines import LineReader
 from ml.preprocess import ImageError, open_image, to_line_input, to_network_input
-from ml.reading import takes_for_one_digit
+from ml.reading import lines_in_doubtful_pictures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -144,11 +144,8 @@ def auto_reading(data: bytes, classifier: DigitClassifier, reader: LineReader) -
         outputs = classifier.predict_all(to_network_input(picture)[None])
     except ImageError:
         return ""
-    digit = str(int(given_a_digit(outputs)[0].argmax()))
-    if takes_for_one_digit(outputs)[0]:
-        return digit
-    line = reader.read(to_line_input(picture)[None])[0]
-    return line.text if len(line.characters) > 1 else digit
+    lines = lines_in_doubtful_pictures([picture], outputs, lambda: reader)
+    return lines[0].text if lines else str(int(given_a_digit(outputs)[0].argmax()))
 
 
 def for_tesseract(image: Image.Image) -> Image.Image:

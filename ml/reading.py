@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from ml.inference import DIGITS, given_a_digit
-from ml.preprocess import ImageError, to_network_input
+from ml.preprocess import ImageError, line_input, to_network_input
 
 AUTO_ONE_DIGIT_CONFIDENCE = 0.8  # below it, the line reader has a look (and hands one-character lines back)
 
@@ -20,6 +20,26 @@ def takes_for_one_digit(outputs: np.ndarray) -> np.ndarray:
     at least AUTO_ONE_DIGIT_CONFIDENCE. The others go to the line reader, so a zip of single digits
     costs little more than in `digit` mode."""
     return (outputs[:, DIGITS] < 0.5) & (given_a_digit(outputs).max(axis=1) >= AUTO_ONE_DIGIT_CONFIDENCE)
+
+
+def lines_in_doubtful_pictures(pictures: Sequence[Image.Image], outputs: np.ndarray, load_line_reader) -> dict:
+    """`auto`: {index: LineReading} of the pictures the digit network does not take for one digit, read
+    by the line reader (`load_line_reader()`, called only if there are any); only lines of two or more
+    characters (for one, the digit network's answer stands), and none where the line reader finds no ink."""
+    doubtful, prepared = [], []
+    for index, (picture, one_digit) in enumerate(zip(pictures, takes_for_one_digit(outputs))):
+        if one_digit:
+            continue
+        try:
+            prepared.append(line_input(picture))
+        except ImageError:
+            continue
+        doubtful.append(index)
+    if not doubtful:
+        return {}
+    inputs, placements = zip(*prepared)
+    readings = load_line_reader().read(np.stack(inputs), list(placements))
+    return {index: line for index, line in zip(doubtful, readings) if len(line.characters) > 1}
 
 
 def digit_probabilities(inputs: np.ndarray, classifier) -> np.ndarray:

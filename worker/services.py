@@ -3,7 +3,7 @@ results in one transaction. Writing only rows still pending makes a redelivered 
 
 Modes: `digit` reads every image with the digit network; `number` with the line reader; `auto` with
 the digit network, and the line reader reads again the images that network does not take for one
-digit (`ml.reading.takes_for_one_digit`), unless it finds one character (or none) there."""
+digit, unless it finds one character (or none) there (`ml.reading.lines_in_doubtful_pictures`)."""
 
 import logging
 import time
@@ -17,7 +17,7 @@ from django.utils import timezone
 from ml.inference import DIGITS, given_a_digit, top_k
 from ml.lines import LineReading
 from ml.preprocess import ImageError, line_input, open_image, to_network_input
-from ml.reading import takes_for_one_digit
+from ml.reading import lines_in_doubtful_pictures
 from uploads.models import Image, Job
 from uploads.services import count_results, finish_job_if_complete, mark_job_running
 from worker.model import get_line_reader
@@ -96,18 +96,17 @@ def read_chunk(images, *, mode: str, classifier, line_reader=None) -> ChunkReadi
     read_seconds, clock = time.perf_counter() - clock, time.perf_counter()
     outputs = classifier.predict_all(np.stack(list(inputs.values()))) if inputs else np.zeros((0, DIGITS + 1))
     inference_seconds, clock = time.perf_counter() - clock, time.perf_counter()
+
+    def load_line_reader():
+        return line_reader or get_line_reader()
+
+    numbers = read_lines(lines, load_line_reader()) if lines else {}
     if mode == Job.Mode.AUTO:
-        lines = lines_of_doubtful_pictures(pictures, outputs)
-        read_seconds, clock = read_seconds + time.perf_counter() - clock, time.perf_counter()
-    numbers = {}
-    if lines:
-        line_reader = line_reader or get_line_reader()
-        numbers = read_lines(lines, line_reader)
-    if mode == Job.Mode.AUTO:  # one character (or none) found: the digit network's reading stands
-        numbers = {image_id: line for image_id, line in numbers.items() if len(line.characters) > 1}
+        found = lines_in_doubtful_pictures(list(pictures.values()), outputs, load_line_reader)
+        numbers = {list(pictures)[index]: line for index, line in found.items()}
     digits = {image_id: row for image_id, row in zip(inputs, given_a_digit(outputs)) if image_id not in numbers}
     versions = {image_id: classifier.version for image_id in digits}
-    versions.update({image_id: line_reader.version for image_id in numbers})
+    versions.update({image_id: load_line_reader().version for image_id in numbers})
     return ChunkReading(
         digits, numbers, errors, versions, read_seconds, inference_seconds + time.perf_counter() - clock
     )
@@ -132,18 +131,6 @@ def read_images(images, *, mode: str):
         except OSError as exc:
             errors[image.id] = f"stored image could not be read: {exc}"
     return inputs, lines, pictures, errors
-
-
-def lines_of_doubtful_pictures(pictures: dict, outputs: np.ndarray) -> dict:
-    """`auto`: the line reader's inputs of the pictures the digit network does not take for one digit."""
-    lines = {}
-    for (image_id, picture), one_digit in zip(pictures.items(), takes_for_one_digit(outputs)):
-        if not one_digit:
-            try:
-                lines[image_id] = line_input(picture)
-            except ImageError:
-                continue  # the digit network's reading stands
-    return lines
 
 
 def read_lines(lines: dict, line_reader) -> dict:

@@ -5,6 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+import ml.reading
 from ml.reading import takes_for_one_digit
 from tests.factories import digit_png, make_zip, number_png
 from uploads import services as upload_services
@@ -76,7 +77,7 @@ def test_auto_reads_a_digit_the_digit_network_is_sure_of_without_the_line_reader
 
 
 def test_auto_hands_a_doubtful_picture_read_as_one_character_back_to_the_digit_network(monkeypatch):
-    monkeypatch.setattr(services, "takes_for_one_digit", lambda outputs: np.zeros(len(outputs), dtype=bool))
+    monkeypatch.setattr(ml.reading, "takes_for_one_digit", lambda outputs: np.zeros(len(outputs), dtype=bool))
     images = run_job({"one.png": digit_png(3, size=64), "many.png": number_png("512")}, mode="auto")
     assert images["one.png"].digit == 3 and images["one.png"].model_version == get_classifier().version
     assert images["many.png"].text == "512"
