@@ -11,6 +11,7 @@ from ml.preprocess import (
     FIT_SIZE,
     INPUT_SIZE,
     ImageError,
+    _quantile,
     open_image,
     prepare,
     to_network_input,
@@ -261,3 +262,10 @@ def test_an_orange_digit_on_dark_brown_keeps_its_contrast():
     output = to_network_input(picture)
     rows = np.flatnonzero(output.max(axis=1) > 0.4)
     assert rows.size > 12  # the digit's strokes, not only the strip
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 400, 5001])
+@pytest.mark.parametrize("q", [0.0, 0.25, 0.5, 0.995, 1.0])
+def test_the_fast_quantile_is_numpys(size, q):
+    values = np.random.default_rng(size).normal(size=(size, 3)).astype(np.float32)
+    np.testing.assert_allclose(_quantile(values, q), np.quantile(values, q, axis=0), rtol=1e-6, atol=1e-6)
