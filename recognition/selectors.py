@@ -43,6 +43,7 @@ RESULT_COLUMNS = (
     "error",
     "model_version",
     "file",
+    "member_offset",
     "needs_review",
     "corrected_label",
     "corrected_by__username",

@@ -169,7 +169,7 @@ class ResultSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_thumbnail_url(self, image) -> str | None:
-        if not image.file:
+        if not image.has_picture:
             return None
         return reverse("recognition:thumbnail", args=[image.job_id, image.id])
 
@@ -200,7 +200,7 @@ def results_data(rows, *, job_id) -> list[dict]:
             "corrected_label": row["corrected_label"],
             "corrected_by": row["corrected_by__username"],
             "corrected_at": row["corrected_at"] and datetime_text(row["corrected_at"]),
-            "thumbnail_url": f"{head}{row['id']}{tail}" if row["file"] else None,
+            "thumbnail_url": f"{head}{row['id']}{tail}" if row["file"] or row["member_offset"] is not None else None,
         }
         for row, (top, digits) in zip(rows, decoded_readings(rows))
     ]

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ml.preprocess import open_image
+from uploads.pictures import picture_bytes
 from uploads.services import count_edit
 
 THUMBNAIL_SIZE = (96, 96)
@@ -14,8 +15,7 @@ THUMBNAIL_SIZE = (96, 96)
 
 def make_thumbnail(*, image) -> bytes:
     """A small PNG made from the stored image; the raw upload is never served back."""
-    with image.file.open("rb") as stored:
-        picture = open_image(stored.read(), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
+    picture = open_image(picture_bytes(image), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
     if picture.mode not in {"L", "RGB", "RGBA", "LA"}:
         picture = picture.convert("RGBA" if "transparency" in picture.info or "A" in picture.mode else "RGB")
     boxes = [reading["box"] for reading in image.digits or [] if reading.get("box")]

@@ -44,7 +44,7 @@ def job_page(request, job_id):
 def thumbnail(request, job_id, image_id):
     image = selectors.get_image(job_id=job_id, image_id=image_id, user=request.user)
     try:
-        png = make_thumbnail(image=image) if image.file else None
+        png = make_thumbnail(image=image) if image.has_picture else None
     except (ImageError, OSError):
         png = None
     if png is None:

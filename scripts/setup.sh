@@ -29,7 +29,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 APT_PACKAGES=(
     redis-server postgresql chromium tesseract-ocr
     fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-urw-base35 fonts-roboto
-    fonts-open-sans fonts-lato fonts-cantarell fonts-hack fonts-inconsolata
+    fonts-open-sans fonts-lato fonts-cantarell fonts-hack fonts-inconsolata fonts-dseg
 )
 
 pkg_installed() {

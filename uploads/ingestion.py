@@ -2,6 +2,7 @@
 while reading (headers are not trusted). No Django models here: plain functions over bytes and files."""
 
 import stat
+import struct
 import unicodedata
 import zipfile
 import zlib
@@ -27,12 +28,26 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a member's stored bytes lie in its zip: they can be read again from there alone."""
+
+    offset: int
+    size: int
+    compression: int  # zipfile.ZIP_STORED or zipfile.ZIP_DEFLATED
+
+
+@dataclass(frozen=True)
 class Member:
-    """One candidate image of a zip: its bytes, or why they could not be taken."""
+    """One candidate image of a zip: its bytes (and their place, when they can be read again from the
+    zip alone), or why they could not be taken."""
 
     name: str
     data: bytes | None = None
     error: str = ""
+    place: Place | None = None
+
+
+READABLE_IN_PLACE = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
 def is_zip(file: BinaryIO) -> bool:
@@ -144,4 +159,15 @@ def read_members(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], limit
             yield Member(name=name, error=f"corrupt file in the zip: {exc}")
             continue
         total += len(data)
-        yield Member(name=name, data=data)
+        yield Member(name=name, data=data, place=place_in_zip(archive, info))
+
+
+def place_in_zip(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Place | None:
+    """The member's stored bytes start after its local header, whose name and extra field may be
+    longer than the central directory's copies. None for compressions read only through zipfile."""
+    if info.compress_type not in READABLE_IN_PLACE:
+        return None
+    archive.fp.seek(info.header_offset)
+    header = struct.unpack(zipfile.structFileHeader, archive.fp.read(zipfile.sizeFileHeader))
+    names = header[zipfile._FH_FILENAME_LENGTH] + header[zipfile._FH_EXTRA_FIELD_LENGTH]
+    return Place(info.header_offset + zipfile.sizeFileHeader + names, info.compress_size, info.compress_type)

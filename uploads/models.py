@@ -103,6 +103,10 @@ class Image(models.Model):
     position = models.PositiveIntegerField()
     name = models.CharField(max_length=1024)
     file = models.FileField(upload_to=image_path, max_length=255, blank=True)
+    # A zip member is not copied into a file of its own: its bytes are read from the job's stored zip.
+    member_offset = models.BigIntegerField(null=True, blank=True)
+    member_size = models.BigIntegerField(null=True, blank=True)
+    member_compression = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     digit = models.PositiveSmallIntegerField(null=True, blank=True)
     confidence = models.FloatField(null=True, blank=True)
@@ -124,9 +128,17 @@ class Image(models.Model):
         indexes = [models.Index(fields=["job", "needs_review", "confidence"], name="review_queue")]
 
     @property
+    def has_picture(self) -> bool:
+        return bool(self.file) or self.member_offset is not None
+
+    @property
     def label(self):
         """What the image shows as far as anyone knows: the correction, else the prediction."""
         return self.corrected_label if self.corrected_label is not None else self.digit
 
     def __str__(self):
         return self.name
+
+
+# Images whose picture is stored (as a file of its own or as a member of the job's zip).
+WITH_PICTURE = ~models.Q(file="") | models.Q(member_offset__isnull=False)

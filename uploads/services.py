@@ -17,7 +17,8 @@ from ml.preprocess import open_image
 from uploads import broker
 from uploads.deletion import delete_job_files
 from uploads.ingestion import Limits, Member, UploadError, display_name, identify_image, is_zip, open_zip, read_members
-from uploads.models import FINISHED_STATUSES, CallbackStatus, Image, Job
+from uploads.models import FINISHED_STATUSES, WITH_PICTURE, CallbackStatus, Image, Job
+from uploads.pictures import picture_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,9 @@ def _image_from_member(*, job_id, position, member: Member) -> Image:
             error = str(exc)
     if error:
         image.status, image.error, image.processed_at = Image.Status.ERROR, error, timezone.now()
+    elif member.place:
+        image.member_offset, image.member_size = member.place.offset, member.place.size
+        image.member_compression = member.place.compression
     else:
         image.file.save(member.name, ContentFile(member.data), save=False)
     return image
@@ -222,8 +226,7 @@ def rerun_failed_images(*, job_id) -> int:
     with transaction.atomic():
         failed = list(
             Image.objects.select_for_update()
-            .filter(job_id=job_id, status=Image.Status.ERROR)
-            .exclude(file="")
+            .filter(WITH_PICTURE, job_id=job_id, status=Image.Status.ERROR)
             .values_list("id", flat=True)
         )
         if not failed:
@@ -242,13 +245,10 @@ def rerun_failed_images(*, job_id) -> int:
 
 def export_labelled_images(*, directory: Path) -> int:
     """Corrected images as DIR/<label>/<image id>.png, the layout `python -m ml train --extra` reads."""
-    corrected = (
-        Image.objects.filter(corrected_label__isnull=False).exclude(file="").only("id", "file", "corrected_label")
-    )
+    corrected = Image.objects.filter(WITH_PICTURE, corrected_label__isnull=False).select_related("job")
     count = 0
     for image in corrected.iterator(chunk_size=500):
-        with image.file.open("rb") as stored:
-            picture = open_image(stored.read(), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
+        picture = open_image(picture_bytes(image), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
         target = directory / str(image.corrected_label) / f"{image.id}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         picture.save(target, format="PNG")

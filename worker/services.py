@@ -19,10 +19,13 @@ from ml.lines import LineReading
 from ml.preprocess import ImageError, line_input, open_image, to_network_input
 from ml.reading import lines_in_doubtful_pictures
 from uploads.models import Image, Job
+from uploads.pictures import Pictures, read_pictures
 from uploads.services import count_results, finish_job_if_complete, mark_job_running
 from worker.model import get_line_reader
 
 logger = logging.getLogger(__name__)
+CHUNK_JOB_FIELDS = ("status", "mode", "review_threshold", "keep_separators", "upload")
+PICTURE_FIELDS = ("id", "file", "member_offset", "member_size", "member_compression")
 RESULT_FIELDS = [
     "status",
     "digit",
@@ -40,14 +43,17 @@ RESULT_FIELDS = [
 
 def classify_chunk(*, job_id, image_ids, classifier, line_reader=None, worker_name: str = "") -> int:
     """Classify the chunk's pending images; returns how many results were written."""
-    job = Job.objects.only("status", "mode", "review_threshold", "keep_separators").filter(id=job_id).first()
+    job = Job.objects.only(*CHUNK_JOB_FIELDS).filter(id=job_id).first()
     if job is None or job.status == Job.Status.CANCELLED:  # deleted or cancelled: nothing to do
         return 0
-    images = list(Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING).only("id", "file"))
+    pending = Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING)
+    images = list(pending.only(*PICTURE_FIELDS))
     written = 0
     if images:
         mark_job_running(job_id=job_id)
-        reading = read_chunk(images, mode=job.mode, classifier=classifier, line_reader=line_reader)
+        reading = read_chunk(
+            images, upload_name=job.upload.name, mode=job.mode, classifier=classifier, line_reader=line_reader
+        )
         threshold = job.review_threshold
         rows = [
             *(digit_row(image_id, row, threshold=threshold) for image_id, row in reading.digits.items()),
@@ -89,10 +95,10 @@ class ChunkReading:
     inference_seconds: float = 0.0  # the networks
 
 
-def read_chunk(images, *, mode: str, classifier, line_reader=None) -> ChunkReading:
+def read_chunk(images, *, upload_name: str, mode: str, classifier, line_reader=None) -> ChunkReading:
     """Read the chunk's images in its job's mode, each network run once on the whole batch."""
     clock = time.perf_counter()
-    inputs, lines, pictures, errors = read_images(images, mode=mode)
+    inputs, lines, pictures, errors = read_images(read_pictures(images, upload_name=upload_name), mode=mode)
     read_seconds, clock = time.perf_counter() - clock, time.perf_counter()
     outputs = classifier.predict_all(np.stack(list(inputs.values()))) if inputs else np.zeros((0, DIGITS + 1))
     inference_seconds, clock = time.perf_counter() - clock, time.perf_counter()
@@ -112,24 +118,22 @@ def read_chunk(images, *, mode: str, classifier, line_reader=None) -> ChunkReadi
     )
 
 
-def read_images(images, *, mode: str):
+def read_images(stored: Pictures, *, mode: str):
     """Per image: the digit network's input (and in `auto` mode the picture, should the line reader
     need it), or in `number` mode the line reader's input and placement; or a readable reason why it
     could not be read."""
-    inputs, lines, pictures, errors = {}, {}, {}, {}
-    for image in images:
+    inputs, lines, pictures, errors = {}, {}, {}, dict(stored.errors)
+    for image_id, data in stored.data.items():
         try:
-            picture = open_stored(image)
+            picture = open_image(data, max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
             if mode == Job.Mode.NUMBER:
-                lines[image.id] = line_input(picture)
+                lines[image_id] = line_input(picture)
             else:
-                inputs[image.id] = to_network_input(picture)
+                inputs[image_id] = to_network_input(picture)
             if mode == Job.Mode.AUTO:
-                pictures[image.id] = picture
+                pictures[image_id] = picture
         except ImageError as exc:
-            errors[image.id] = str(exc)
-        except OSError as exc:
-            errors[image.id] = f"stored image could not be read: {exc}"
+            errors[image_id] = str(exc)
     return inputs, lines, pictures, errors
 
 
@@ -137,11 +141,6 @@ def read_lines(lines: dict, line_reader) -> dict:
     """image id -> LineReading, one batch through the line reader."""
     line_inputs, placements = zip(*lines.values())
     return dict(zip(lines, line_reader.read(np.stack(line_inputs), list(placements))))
-
-
-def open_stored(image):
-    with image.file.open("rb") as stored:
-        return open_image(stored.read(), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
 
 
 def digit_row(image_id, probabilities: np.ndarray, *, threshold: float) -> Image:

@@ -33,8 +33,7 @@ def test_job_runs_on_s3_storage_with_no_shared_disk(
     correct = sum(row["digit"] == labels[row["name"]] for row in results)
     assert correct >= 57
     keys = [item["Key"] for item in s3_client(s3_endpoint).list_objects_v2(Bucket=S3_BUCKET)["Contents"]]
-    assert sum(f"jobs/{job['id']}/images/" in key for key in keys) == 60
-    assert sum(f"jobs/{job['id']}/upload/" in key for key in keys) == 1
+    assert sum(f"jobs/{job['id']}/" in key for key in keys) == 1, "the zip alone: chunks read its members by range"
     assert not (tmp_path / "worker-has-no-media").exists() and not (tmp_path / "web-has-no-media").exists()
     thumbnail = requests.get(live_server.url + results[0]["thumbnail_url"], timeout=10)
     assert thumbnail.status_code == 200 and thumbnail.headers["Content-Type"] == "image/png"

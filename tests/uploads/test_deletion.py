@@ -2,6 +2,7 @@
 deletes a job, retention, and the storage report."""
 
 import os
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -30,7 +31,10 @@ def no_broker(monkeypatch):
 
 
 def expanded_job(count: int = 3, owner=None) -> Job:
-    upload = SimpleUploadedFile("batch.zip", make_zip({f"{index}.png": digit_png(index) for index in range(count)}))
+    """A zip job whose images are stored as files of their own (members compressed with bzip2 are:
+    the readers take deflated or stored members straight from the zip), so that their deletion shows."""
+    members = {f"{index}.png": digit_png(index) for index in range(count)}
+    upload = SimpleUploadedFile("batch.zip", make_zip(members, compression=zipfile.ZIP_BZIP2))
     job = services.create_job(upload=upload, owner=owner)
     services.expand_zip_job(job_id=job.id)
     return job

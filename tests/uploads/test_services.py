@@ -1,9 +1,14 @@
+import zipfile
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.factories import digit_png, make_zip
+from uploads import pictures as pictures_module
 from uploads import services
 from uploads.models import Image, Job
+from uploads.pictures import picture_bytes, read_pictures
+from uploads.stored_files import files_under, job_prefix
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +29,8 @@ def test_expansion_stores_images_and_records_errors(django_capture_on_commit_cal
     images = {image.name: image for image in job.images.all()}
     assert images["a/notes.txt"].status == "error" and "not an image" in images["a/notes.txt"].error
     assert images["empty.png"].status == "error"
-    assert images["a/1.png"].file.read() == digit_png(1)
+    assert picture_bytes(images["a/1.png"]) == digit_png(1) and picture_bytes(images["b/2.png"]) == digit_png(2)
+    assert [stored.name for stored in files_under(job_prefix(job.id))] == [job.upload.name], "read from the zip"
     assert sorted(sum(queued, [])) == sorted(images[name].id for name in ["a/1.png", "b/2.png"])
 
 
@@ -98,3 +104,46 @@ def test_an_upload_is_kept_for_the_sweep_whatever_fails_while_sending_its_task(
         job.refresh_from_db()
         assert job.status == "queued" and job.upload.name
     assert single.images.get().status == "pending"
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_every_compression_reads_back_the_members_bytes(compression, monkeypatch):
+    """Deflated and stored members are read from the stored zip by byte range (a chunk at a time);
+    other compressions are stored as files of their own at expansion."""
+    monkeypatch.setattr(services, "_queue_classification", lambda job_id, ids: None)
+    members = {f"{index}.png": digit_png(index, size=30 + index) for index in range(6)}
+    job = services.create_job(upload=SimpleUploadedFile("batch.zip", make_zip(members, compression=compression)))
+    services.expand_zip_job(job_id=job.id)
+    images = list(job.images.all())
+    in_place = compression in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+    assert all((image.member_offset is not None) == in_place and bool(image.file) != in_place for image in images)
+    pictures = read_pictures(images, upload_name=job.upload.name)
+    assert pictures.errors == {}
+    assert {image.name: pictures.data[image.id] for image in images} == members
+
+
+def test_members_far_apart_are_read_in_ranges_of_their_own(monkeypatch):
+    monkeypatch.setattr(services, "_queue_classification", lambda job_id, ids: None)
+    monkeypatch.setattr(pictures_module, "RANGE_GAP", 10)
+    members = {f"{index}.png": digit_png(index) for index in range(4)}
+    job = services.create_job(upload=SimpleUploadedFile("batch.zip", make_zip(members)))
+    services.expand_zip_job(job_id=job.id)
+    ranges = []
+    real_read_range = pictures_module.read_range
+    monkeypatch.setattr(pictures_module, "read_range", lambda *args: ranges.append(args[1:]) or real_read_range(*args))
+    images = list(job.images.all())
+    assert pictures_module.read_pictures(images[::2], upload_name=job.upload.name).data.keys() == {
+        images[0].id,
+        images[2].id,
+    }
+    assert len(ranges) == 2
+
+
+def test_a_member_that_inflates_past_the_limit_is_an_error_of_its_own(monkeypatch, settings):
+    monkeypatch.setattr(services, "_queue_classification", lambda job_id, ids: None)
+    job = zip_job({"a.png": digit_png(1), "b.png": digit_png(2)})
+    services.expand_zip_job(job_id=job.id)
+    settings.OCR_MAX_MEMBER_BYTES = len(digit_png(2)) - 1
+    first, second = job.images.all()
+    pictures = read_pictures([first, second], upload_name=job.upload.name)
+    assert "too large" in pictures.errors[second.id] and first.id in pictures.data
