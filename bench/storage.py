@@ -1,4 +1,5 @@
-"""Bytes stored per image of the end-to-end zips: each job's upload and extracted images as they lie
+"""Bytes stored per image of the end-to-end zips: each job's upload and any images copied out of it
+(only members compressed other than deflate or stored are; the rest are read from the zip) as they lie
 under MEDIA_ROOT/jobs/<job id>/ (local storage). Thumbnails are made on each request, never stored."""
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def rows(storage: list[dict]) -> list[tuple[str, str, str]]:
         (
             f"storage: {run['images']:,}-image zip, bytes per image",
             f"{run['bytes_per_image']:,} (upload {run['upload_bytes'] / run['images']:,.0f}"
-            f" + images {run['image_bytes'] / run['images']:,.0f}; thumbnails not stored)",
+            f" + images copied out {run['image_bytes'] / run['images']:,.0f}; thumbnails not stored)",
             "",
         )
         for run in storage

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STOP_SECONDS = 15
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass
@@ -39,13 +40,15 @@ class System:
     log_dir: Path
     services: list[Service] = field(default_factory=list)
 
-    def start(self, name: str, command: list[str]) -> Service:
-        """Run `command` in its own process group (stopped as a whole), output to a log file."""
+    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> Service:
+        """Run `command` in its own process group (stopped as a whole), output to a log file; `env`
+        replaces this process's environment when given."""
         log_path = self.log_dir / f"{name}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 command,
                 cwd=ROOT,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -64,10 +67,20 @@ class System:
                 raise RuntimeError(f"{service.name} exited ({service.process.returncode}):\n{service.log_tail()}")
 
     def stop(self) -> None:
-        """SIGTERM to every group (Celery warm shutdown, gunicorn graceful), SIGKILL what is left.
-        A second Ctrl-C or SIGTERM must not interrupt this, so both are ignored from here on."""
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        """Stop every service. A Ctrl-C or SIGTERM meanwhile must not interrupt this: it is held, then
+        delivered once everything is stopped (the benchmark may start another system afterwards)."""
+        held: list[int] = []
+        previous = {signum: signal.signal(signum, lambda got, _: held.append(got)) for signum in STOP_SIGNALS}
+        try:
+            self._stop_services()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if held:
+            os.kill(os.getpid(), held[0])
+
+    def _stop_services(self) -> None:
+        """SIGTERM to every group (Celery warm shutdown, gunicorn graceful), SIGKILL what is left."""
         for service in self.services:
             _signal_group(service.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_SECONDS
@@ -89,7 +102,7 @@ def _signal_group(pid: int, signum: int) -> None:
         pass
 
 
-def start_web(system: System) -> Service:
+def start_web(system: System, env: dict[str, str] | None = None) -> Service:
     return system.start(
         "web",
         [
@@ -104,10 +117,11 @@ def start_web(system: System) -> Service:
             "--timeout",
             "120",
         ],
+        env,
     )
 
 
-def start_worker(system: System, concurrency: int) -> Service:
+def start_worker(system: System, concurrency: int, env: dict[str, str] | None = None) -> Service:
     return system.start(
         "worker",
         [
@@ -118,6 +132,7 @@ def start_worker(system: System, concurrency: int) -> Service:
             "--loglevel=INFO",
             f"--concurrency={concurrency}",
         ],
+        env,
     )
 
 
