@@ -20,8 +20,10 @@ WORKDIR /app
 
 # Dependencies first, in their own layer: rebuilt only when the lock changes. The runtime lock only
 # (every package pinned with hashes; no TensorFlow: the service runs the .tflite model with LiteRT).
-COPY requirements/runtime.txt requirements/runtime.txt
-RUN pip install --require-hashes -r requirements/runtime.txt
+# The training worker's image is built with REQUIREMENTS=train (TensorFlow, for fine-tuning).
+ARG REQUIREMENTS=runtime
+COPY requirements/runtime.txt requirements/train.txt requirements/
+RUN pip install --require-hashes -r requirements/${REQUIREMENTS}.txt
 
 COPY --chown=app:app . .
 

@@ -1,5 +1,5 @@
 # digit-ocr developer commands. Every target installs what it needs first (scripts/setup.sh).
-#   make run                 web (http://127.0.0.1:8000/) + Celery worker + Redis, Ctrl-C stops all
+#   make run                 web (http://127.0.0.1:8000/) + Celery workers + Redis, Ctrl-C stops all
 #   make test [ARGS="-k x"]  pytest against throwaway PostgreSQL + Redis
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -19,7 +19,7 @@ setup-train:
 setup-dev:
 	bash scripts/setup.sh dev
 
-run: setup
+run: setup-train  # the training worker (fine-tuning from corrections) imports TensorFlow
 	bash scripts/run.sh
 
 test: setup-dev

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "uploads",
     "recognition",
     "worker",
+    "learning",
 ]
 
 MIDDLEWARE = [
@@ -162,10 +163,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Queues by kind of work, so a big zip's chunks do not hold up single images: every worker consumes
 # them all unless started with -Q. A prefix lets several systems share one Redis.
 OCR_QUEUE_PREFIX = os.environ.get("OCR_QUEUE_PREFIX", "")
+# Learning from corrections (learning/): a candidate is promoted when it reads the corrections kept
+# aside better and the base validation sample at most this much worse (a share: 0.005 = half a point).
+OCR_PROMOTION_MARGIN = float(os.environ.get("OCR_PROMOTION_MARGIN", "0.005"))
+OCR_FINE_TUNE_VALIDATION_IMAGES = env_int("OCR_FINE_TUNE_VALIDATION_IMAGES", 1500)
+# Where workers keep local copies of the versions they load from storage.
+OCR_MODEL_CACHE_DIR = Path(os.environ.get("OCR_MODEL_CACHE_DIR", str(BASE_DIR / "var" / "models")))
 OCR_QUEUES = {
-    kind: OCR_QUEUE_PREFIX + kind for kind in ("interactive", "classify", "expand", "callbacks", "maintenance")
+    kind: OCR_QUEUE_PREFIX + kind
+    for kind in ("interactive", "classify", "expand", "callbacks", "maintenance", "training")
 }
-CELERY_TASK_QUEUES = [Queue(name) for name in OCR_QUEUES.values()]
+# A worker started without -Q consumes every queue but `training`: fine-tuning imports TensorFlow,
+# and only the worker started for it (-Q <prefix>training) should.
+CELERY_TASK_QUEUES = [Queue(name) for kind, name in OCR_QUEUES.items() if kind != "training"]
 CELERY_TASK_DEFAULT_QUEUE = OCR_QUEUES["maintenance"]
 
 # Celery beat runs the sweep that re-sends the work of stalled jobs, and the retention pass.

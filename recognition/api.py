@@ -27,6 +27,7 @@ from recognition.serializers import (
     CorrectionSerializer,
     JobCreateSerializer,
     JobSerializer,
+    RereadSerializer,
     ResultSerializer,
     results_data,
 )
@@ -34,7 +35,7 @@ from recognition.services import correct_result
 from recognition.throttling import UploadRateThrottle
 from uploads.deletion import delete_job
 from uploads.ingestion import UploadError
-from uploads.services import cancel_job, create_job
+from uploads.services import cancel_job, create_job, reread_job
 
 # The job page asks for these every second while a job runs.
 POLLED_ACTIONS = {"retrieve", "results"}
@@ -126,6 +127,18 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             return Response({"detail": f"the job has already ended ({job.status})"}, status=status.HTTP_409_CONFLICT)
         job.refresh_from_db()
         return Response(self.get_serializer(job).data)
+
+    @extend_schema(request=RereadSerializer, responses={200: JobSerializer, 400: FIELD_ERRORS})
+    @action(detail=True, methods=["post"], serializer_class=RereadSerializer, parser_classes=[JSONParser])
+    def reread(self, request, pk=None):
+        """Read the job's images again with the current network versions (after a promotion), or only
+        its flagged results; corrected results keep the person's label."""
+        job = self.get_object()
+        options = RereadSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        reread_job(job_id=job.id, flagged_only=options.validated_data["flagged_only"])
+        job.refresh_from_db()
+        return Response(JobSerializer(job, context={"request": request}).data)
 
     @extend_schema(
         parameters=[

@@ -210,3 +210,19 @@ def decoded_readings(rows) -> list[list]:
     """Each row's [top, digits], decoded from their JSON text in one call for the whole page."""
     texts = ",".join(f"[{row['top_json'] or 'null'},{row['digits_json'] or 'null'}]" for row in rows)
     return json.loads(f"[{texts}]")
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: DRF's BooleanField also takes 0, 1, "yes" and the like, which the
+    schema (type: boolean) does not allow."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
+class RereadSerializer(serializers.Serializer):
+    flagged_only = StrictBooleanField(
+        default=False, help_text="only the results flagged for review (else every stored image of the job)"
+    )

@@ -102,6 +102,9 @@ else
         --workers 2 --threads 4 --timeout 120 --access-logfile -
 fi
 start worker "$VENV/bin/celery" -A config worker --loglevel=INFO --concurrency="$WORKER_CONCURRENCY"
+# Fine-tuning (learning/): the one worker that imports TensorFlow, on its own queue, one run at a time.
+start training "$VENV/bin/celery" -A config worker --loglevel=INFO --concurrency=1 \
+    -Q "${OCR_QUEUE_PREFIX:-}training" -n "training@%h"
 start beat "$VENV/bin/celery" -A config beat --loglevel=INFO --schedule var/celerybeat-schedule
 
 log "digit-ocr on http://$WEB_HOST:$WEB_PORT/ — press Ctrl-C to stop"

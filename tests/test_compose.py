@@ -162,7 +162,8 @@ def test_dockerfile_basics():
     copy_reqs = dockerfile.index("COPY requirements")
     copy_all = dockerfile.index("COPY --chown=app:app . .")
     assert copy_reqs < dockerfile.index("pip install") < copy_all, "requirements layer must come first"
-    assert "pip install --require-hashes -r requirements/runtime.txt" in dockerfile, "the image installs the lock"
+    assert "pip install --require-hashes -r requirements/${REQUIREMENTS}.txt" in dockerfile, "the image installs a lock"
+    assert "ARG REQUIREMENTS=runtime" in dockerfile, "by default the runtime lock: no TensorFlow in the service"
     assert "collectstatic" in dockerfile
 
 

@@ -223,24 +223,42 @@ def _announce_end(job_id) -> None:
 def rerun_failed_images(*, job_id) -> int:
     """Send the job's unreadable stored images through the network again (after a model or code fix).
     Members refused at expansion have nothing stored and stay as they are."""
+    return _read_again(job_id=job_id, images=Image.objects.filter(status=Image.Status.ERROR), what="rerun")
+
+
+def reread_job(*, job_id, flagged_only: bool = False) -> int:
+    """Read the job's stored images again with the current network versions (after a promotion), or
+    only its results flagged for review. A corrected result keeps the person's label."""
+    images = Image.objects.exclude(status=Image.Status.PENDING)
+    return _read_again(
+        job_id=job_id, images=images.filter(needs_review=True) if flagged_only else images, what="reread"
+    )
+
+
+def _read_again(*, job_id, images, what: str) -> int:
     with transaction.atomic():
-        failed = list(
-            Image.objects.select_for_update()
-            .filter(WITH_PICTURE, job_id=job_id, status=Image.Status.ERROR)
-            .values_list("id", flat=True)
+        rows = list(
+            images.select_for_update()
+            .filter(WITH_PICTURE, job_id=job_id)
+            .values_list("id", "status", "needs_review")
+            .order_by("position")
         )
-        if not failed:
+        if not rows:
             return 0
-        Image.objects.filter(id__in=failed).update(status=Image.Status.PENDING, error="", processed_at=None)
+        ids = [image_id for image_id, _, _ in rows]
+        Image.objects.filter(id__in=ids).update(
+            status=Image.Status.PENDING, error="", needs_review=False, processed_at=None
+        )
         Job.objects.filter(id=job_id).update(
-            processed=F("processed") - len(failed),
-            failed=F("failed") - len(failed),
+            processed=F("processed") - len(ids),
+            failed=F("failed") - sum(status == Image.Status.ERROR for _, status, _ in rows),
+            flagged=F("flagged") - sum(flagged for _, _, flagged in rows),
             status=Job.Status.RUNNING,
             finished_at=None,
         )
-        transaction.on_commit(lambda: _queue_in_chunks(job_id, failed))
-    logger.info("job rerun job_id=%s images=%d", job_id, len(failed))
-    return len(failed)
+        transaction.on_commit(lambda: _queue_in_chunks(job_id, ids))
+    logger.info("job %s job_id=%s images=%d", what, job_id, len(ids))
+    return len(ids)
 
 
 def export_labelled_images(*, directory: Path) -> int:

@@ -1,5 +1,6 @@
 """The worker's model lifecycle: loaded once in each worker process after Celery forks it (a model
-loaded before the fork hangs in the children), never per task."""
+loaded before the fork hangs in the children), never per task; switched to a newly promoted version
+before the next chunk (`readers_for_chunk`: one query per chunk, never per image)."""
 
 import logging
 
@@ -12,20 +13,21 @@ _classifier = None
 _line_reader = None
 
 
-def load_classifier():
+def load_classifier(path=None):
     global _classifier
     from ml.inference import DigitClassifier
 
-    _classifier = DigitClassifier.load(settings.OCR_MODEL_PATH, num_threads=settings.OCR_INFERENCE_THREADS)
-    logger.info("model loaded version=%s path=%s", _classifier.version, settings.OCR_MODEL_PATH)
+    path = path or settings.OCR_MODEL_PATH
+    _classifier = DigitClassifier.load(path, num_threads=settings.OCR_INFERENCE_THREADS)
+    logger.info("model loaded version=%s path=%s", _classifier.version, path)
     return _classifier
 
 
-def load_line_reader():
+def load_line_reader(path=None):
     global _line_reader
     from ml.lines import LineReader
 
-    path = settings.OCR_LINE_MODEL_PATH
+    path = path or settings.OCR_LINE_MODEL_PATH
     _line_reader = LineReader.load(path, num_threads=settings.OCR_INFERENCE_THREADS)
     logger.info("line reader loaded version=%s path=%s", _line_reader.version, path)
     return _line_reader
@@ -45,3 +47,20 @@ def get_classifier():
 def get_line_reader():
     """The process's line reader, loaded like the classifier."""
     return _line_reader or load_line_reader()
+
+
+def readers_for_chunk():
+    """(classifier, line reader) of the current versions, so that a chunk is read with exactly one
+    version of each. A version promoted since the last chunk is fetched through the storage API (as
+    workers on other hosts do) and loaded; with no versions recorded, the committed networks."""
+    from learning.models import ModelVersion
+    from learning.services import current_versions, local_copy
+
+    current = current_versions()
+    digit, line = current.get(ModelVersion.Kind.DIGIT), current.get(ModelVersion.Kind.LINE)
+    classifier, line_reader = get_classifier(), get_line_reader()
+    if digit and digit.version != classifier.version:
+        classifier = load_classifier(local_copy(digit.network, settings.OCR_MODEL_CACHE_DIR))
+    if line and line.version != line_reader.version:
+        line_reader = load_line_reader(local_copy(line.network, settings.OCR_MODEL_CACHE_DIR))
+    return classifier, line_reader

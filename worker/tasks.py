@@ -13,7 +13,7 @@ from recognition import callbacks
 from uploads import deletion
 from uploads import services as upload_services
 from worker import services
-from worker.model import get_classifier
+from worker.model import readers_for_chunk
 
 RETRY = {"autoretry_for": (Exception,), "retry_backoff": 2, "retry_backoff_max": 60, "max_retries": 3}
 
@@ -37,8 +37,13 @@ def expand_zip(job_id: str) -> None:
 
 @shared_task(base=ChunkTask, bind=True, **RETRY)
 def classify_chunk(self, job_id: str, image_ids: list[int]) -> int:
+    classifier, line_reader = readers_for_chunk()
     return services.classify_chunk(
-        job_id=job_id, image_ids=image_ids, classifier=get_classifier(), worker_name=self.request.hostname or ""
+        job_id=job_id,
+        image_ids=image_ids,
+        classifier=classifier,
+        line_reader=line_reader,
+        worker_name=self.request.hostname or "",
     )
 
 

@@ -1,0 +1,54 @@
+from rest_framework import serializers
+
+from learning.models import FineTune, ModelVersion
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    promoted_by = serializers.CharField(source="promoted_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "kind",
+            "version",
+            "status",
+            "is_current",
+            "trained_from",
+            "figures",
+            "created_at",
+            "promoted_at",
+            "promoted_by",
+        ]
+        read_only_fields = fields
+
+
+class FineTuneSerializer(serializers.ModelSerializer):
+    base = serializers.CharField(source="base.version", default=None, read_only=True)
+    candidate = serializers.CharField(source="candidate.version", default=None, read_only=True)
+
+    class Meta:
+        model = FineTune
+        fields = [
+            "id",
+            "status",
+            "stage",
+            "progress",
+            "base",
+            "candidate",
+            "promoted",
+            "figures",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class FineTuneRequestSerializer(serializers.Serializer):
+    """Optional settings of one run; the defaults are ml.fine_tune.FineTuneConfig's."""
+
+    epochs = serializers.IntegerField(min_value=1, max_value=50, required=False)
+    learning_rate = serializers.FloatField(min_value=1e-6, max_value=10.0, required=False)
+    replay = serializers.IntegerField(min_value=0, max_value=100_000, required=False)

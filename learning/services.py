@@ -1,0 +1,266 @@
+"""Learning from corrections: the committed networks registered as the first versions, fine-tuning
+the current digit network on every correction so far, promotion only when the candidate is better,
+and promotion or rollback by hand.
+
+A fine-tune runs in the `training` queue's worker, the one process that imports TensorFlow
+(`ml.fine_tune`); everything else here is cheap enough for the web and the classifying workers."""
+
+import hashlib
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from learning.models import FineTune, ModelVersion
+from ml.preprocess import ImageError, open_image, to_network_input
+from uploads.models import WITH_PICTURE, Image
+from uploads.pictures import picture_bytes
+
+logger = logging.getLogger(__name__)
+HELD_OUT_SHARE = 5  # one correction in five (fixed by its id) is kept aside to judge candidates
+MIN_CORRECTIONS = 20
+CARDS = {"model_card.json": ("digits.tflite",), "lines_metrics.json": ("lines.tflite",)}
+FINE_TUNE_OPTIONS = ("epochs", "learning_rate", "replay")  # a staff member may set these for one run
+
+
+class LearningError(ValueError):
+    """A request the service refuses; str() is a readable reason."""
+
+
+# --- versions ------------------------------------------------------------------------------------
+
+
+def bundled_artifacts() -> dict:
+    """The committed networks: kind -> (.tflite path, .keras path or None)."""
+    keras = Path(settings.OCR_MODEL_PATH).with_suffix(".keras")
+    return {
+        ModelVersion.Kind.DIGIT: (Path(settings.OCR_MODEL_PATH), keras if keras.exists() else None),
+        ModelVersion.Kind.LINE: (Path(settings.OCR_LINE_MODEL_PATH), None),
+    }
+
+
+def artifact_version(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()[:12]  # as ml.litert names a loaded network
+
+
+def ensure_bundled_versions() -> dict:
+    """Record each committed network as a version (stored through the storage API, so that workers
+    on any host can load it); a kind with no current version gets its committed one."""
+    versions = {}
+    for kind, (network, keras) in bundled_artifacts().items():
+        content = network.read_bytes()
+        version = ModelVersion.objects.filter(kind=kind, version=artifact_version(content)).first()
+        if version is None:
+            version = store_version(
+                kind=kind,
+                network=content,
+                keras=keras.read_bytes() if keras else None,
+                trained_from={"bundled": str(network.relative_to(settings.BASE_DIR))},
+                figures=_bundled_figures(network),
+            )
+        if not ModelVersion.objects.filter(kind=kind, is_current=True).exists():
+            promote(version)
+        versions[kind] = version
+    return versions
+
+
+def _bundled_figures(network: Path) -> dict:
+    """The headline figures of the card committed beside the network, if any."""
+    for card_name in ("model_card.json", "lines_metrics.json"):
+        card = network.with_name(card_name)
+        if card.exists() and network.name in CARDS[card_name]:
+            data = json.loads(card.read_text())
+            return {"card": card_name, "validation": data.get("overall") or data.get("validation")}
+    return {}
+
+
+def store_version(*, kind, network: bytes, keras: bytes | None, trained_from: dict, figures: dict, status=None):
+    version = ModelVersion(kind=kind, version=artifact_version(network), trained_from=trained_from, figures=figures)
+    version.status = status or ModelVersion.Status.CANDIDATE
+    version.network.save("network.tflite", ContentFile(network), save=False)
+    if keras is not None:
+        version.keras.save("network.keras", ContentFile(keras), save=False)
+    version.save()
+    return version
+
+
+def current_versions() -> dict:
+    """kind -> the current ModelVersion, for the kinds that have one (one query)."""
+    return {version.kind: version for version in ModelVersion.objects.filter(is_current=True)}
+
+
+@transaction.atomic
+def promote(version: ModelVersion, user=None) -> ModelVersion:
+    """Make `version` the current one of its kind (a rollback is the promotion of an older one);
+    workers switch to it before their next chunk."""
+    ModelVersion.objects.select_for_update().filter(kind=version.kind, is_current=True).update(is_current=False)
+    version.is_current, version.status = True, ModelVersion.Status.PROMOTED
+    version.promoted_at, version.promoted_by = timezone.now(), user
+    version.save(update_fields=["is_current", "status", "promoted_at", "promoted_by"])
+    logger.info("model promoted kind=%s version=%s by=%s", version.kind, version.version, user or "fine-tune")
+    return version
+
+
+def local_copy(field, directory: Path) -> Path:
+    """A stored artifact as a local file (cached by name: artifacts never change once stored)."""
+    path = directory / field.name.replace("/", "_")
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        with field.open("rb") as stored:
+            temporary = path.with_suffix(".part")
+            temporary.write_bytes(stored.read())
+            temporary.rename(path)
+    return path
+
+
+# --- fine-tuning ---------------------------------------------------------------------------------
+
+
+def corrected_images():
+    return Image.objects.filter(WITH_PICTURE, corrected_label__isnull=False).select_related("job").order_by("id")
+
+
+def start_fine_tune(*, user=None, options: dict | None = None) -> FineTune:
+    """Queue a fine-tune of the current digit network on every correction so far."""
+    options = {key: value for key, value in (options or {}).items() if key in FINE_TUNE_OPTIONS}
+    count = corrected_images().count()
+    if count < MIN_CORRECTIONS:
+        raise LearningError(f"too few corrections to learn from: {count} (at least {MIN_CORRECTIONS})")
+    with transaction.atomic():
+        if FineTune.objects.select_for_update().filter(status__in=[FineTune.Status.QUEUED, FineTune.Status.RUNNING]):
+            raise LearningError("a fine-tune is already queued or running")
+        run = FineTune.objects.create(requested_by=user, figures={"options": options})
+        transaction.on_commit(lambda: _queue_fine_tune(run.id))
+    return run
+
+
+def _queue_fine_tune(run_id) -> None:
+    from learning.tasks import fine_tune
+
+    fine_tune.apply_async([str(run_id)], queue=settings.OCR_QUEUES["training"])
+
+
+def run_fine_tune(*, run_id) -> FineTune:
+    """The training worker's part: fine-tune, evaluate beside the current version, promote if better."""
+    run = FineTune.objects.get(id=run_id)
+    if run.status != FineTune.Status.QUEUED:
+        return run
+    _update(run, status=FineTune.Status.RUNNING, started_at=timezone.now(), stage="reading corrections")
+    try:
+        with tempfile.TemporaryDirectory(prefix="fine-tune-") as work:
+            _fine_tune_in(run, Path(work))
+    except Exception as exc:
+        logger.exception("fine-tune failed run_id=%s", run.id)
+        _update(run, status=FineTune.Status.FAILED, error=str(exc) or type(exc).__name__, finished_at=timezone.now())
+    return run
+
+
+def _fine_tune_in(run: FineTune, work: Path) -> None:
+    from ml import fine_tune
+
+    base = ensure_bundled_versions()[ModelVersion.Kind.DIGIT]
+    base = current_versions().get(ModelVersion.Kind.DIGIT, base)
+    if not base.keras:
+        raise LearningError(f"version {base.version} has no Keras network to fine-tune from")
+    _update(run, base=base)
+    trained, held_out = split_corrections(correction_inputs())
+    config = fine_tune.FineTuneConfig(**run.figures.get("options", {}))
+    result = fine_tune.fine_tune(
+        local_copy(base.keras, work), trained, work / "candidate", config, progress=_progress_of(run)
+    )
+    _update(run, stage="comparing with the current version", progress=0.95)
+    figures = compare(local_copy(base.network, work), work / "candidate" / "digits.tflite", held_out)
+    figures.update(result=result, corrections_trained=len(trained[1]), options=run.figures.get("options", {}))
+    candidate = store_version(
+        kind=ModelVersion.Kind.DIGIT,
+        network=(work / "candidate" / "digits.tflite").read_bytes(),
+        keras=(work / "candidate" / "digits.keras").read_bytes(),
+        trained_from={"base": base.version, "fine_tune": str(run.id), "corrections": len(trained[1])},
+        figures=figures,
+    )
+    better = is_better(figures)
+    if better:
+        promote(candidate)
+    else:
+        candidate.status = ModelVersion.Status.REJECTED
+        candidate.save(update_fields=["status"])
+    _update(
+        run,
+        status=FineTune.Status.DONE,
+        stage="promoted" if better else "rejected",
+        progress=1.0,
+        candidate=candidate,
+        promoted=better,
+        figures=figures,
+        finished_at=timezone.now(),
+    )
+    logger.info("fine-tune done run_id=%s candidate=%s promoted=%s", run.id, candidate.version, better)
+
+
+def correction_inputs() -> tuple[list[int], np.ndarray, np.ndarray]:
+    """(image ids, uint8 network inputs, labels) of every readable correction."""
+    ids, inputs, labels = [], [], []
+    for image in corrected_images().iterator(chunk_size=500):
+        try:
+            picture = open_image(picture_bytes(image), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
+            inputs.append(np.round(to_network_input(picture) * 255).astype(np.uint8))
+        except (ImageError, OSError):
+            continue
+        ids.append(image.id)
+        labels.append(image.corrected_label)
+    return ids, np.asarray(inputs, np.uint8).reshape(-1, 28, 28), np.asarray(labels, np.int64)
+
+
+def is_held_out(image_id: int) -> bool:
+    return int(hashlib.sha256(str(image_id).encode()).hexdigest(), 16) % HELD_OUT_SHARE == 0
+
+
+def split_corrections(corrections) -> tuple[tuple, tuple]:
+    """(trained on, kept aside): the same correction always falls on the same side."""
+    ids, inputs, labels = corrections
+    aside = np.array([is_held_out(image_id) for image_id in ids], dtype=bool)
+    return (inputs[~aside], labels[~aside]), (inputs[aside], labels[aside])
+
+
+def compare(current: Path, candidate: Path, held_out: tuple) -> dict:
+    """Both versions on the corrections kept aside and on the base validation sample."""
+    from ml import fine_tune
+
+    base_sample = fine_tune.base_validation_sample(settings.OCR_FINE_TUNE_VALIDATION_IMAGES)
+    figures = {"margin": settings.OCR_PROMOTION_MARGIN}
+    for name, (images, labels) in {"corrections_held_out": held_out, "base_validation": base_sample}.items():
+        figures[name] = {
+            "images": int(len(labels)),
+            "current": fine_tune.accuracy(current, images, labels) if len(labels) else None,
+            "candidate": fine_tune.accuracy(candidate, images, labels) if len(labels) else None,
+        }
+    return figures
+
+
+def is_better(figures: dict) -> bool:
+    """Better on the corrections kept aside, and on the base sets no worse than the stated margin."""
+    corrections, base = figures["corrections_held_out"], figures["base_validation"]
+    if not corrections["images"]:
+        return False
+    return (
+        corrections["candidate"] > corrections["current"] and base["candidate"] >= base["current"] - figures["margin"]
+    )
+
+
+def _progress_of(run: FineTune):
+    def report(stage: str, fraction: float) -> None:
+        _update(run, stage=stage[:64], progress=round(0.05 + 0.9 * fraction, 3))
+
+    return report
+
+
+def _update(run: FineTune, **fields) -> None:
+    for name, value in fields.items():
+        setattr(run, name, value)
+    FineTune.objects.filter(id=run.id).update(**fields)

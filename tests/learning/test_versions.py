@@ -1,0 +1,161 @@
+"""Network versions as data: the committed networks as first versions, promotion and rollback, the
+worker switching version between chunks, refusals of fine-tuning, re-reading (no training here)."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from learning import services
+from learning.models import FineTune, ModelVersion
+from tests.factories import digit_png, make_zip
+from uploads import services as upload_services
+from uploads.models import Image, Job
+from worker import model, tasks
+
+pytestmark = pytest.mark.django_db
+OTHER_DIGIT_NETWORK = Path(settings.BASE_DIR) / "ml" / "artifacts" / "loso" / "digits.tflite"
+
+
+@pytest.fixture(autouse=True)
+def committed_networks_after():
+    """Tests that switch the process's network leave the committed ones loaded behind them."""
+    yield
+    model.load_classifier()
+    model.load_line_reader()
+
+
+@pytest.fixture
+def job(monkeypatch):
+    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: None)
+    members = {f"{digit}.png": digit_png(digit, size=48) for digit in range(10)}
+    job = upload_services.create_job(upload=SimpleUploadedFile("d.zip", make_zip(members)))
+    upload_services.expand_zip_job(job_id=job.id)
+    return job
+
+
+def other_version() -> ModelVersion:
+    return services.store_version(
+        kind=ModelVersion.Kind.DIGIT,
+        network=OTHER_DIGIT_NETWORK.read_bytes(),
+        keras=None,
+        trained_from={"test": "leave-one-source-out network"},
+        figures={},
+    )
+
+
+def read_job(job) -> None:
+    tasks.classify_chunk.run(str(job.id), list(job.images.values_list("id", flat=True)))
+
+
+def test_the_committed_networks_are_the_first_versions_stored_through_the_storage_api():
+    first = services.ensure_bundled_versions()
+    assert services.ensure_bundled_versions() == first, "registered once"
+    digit, line = first[ModelVersion.Kind.DIGIT], first[ModelVersion.Kind.LINE]
+    assert digit.is_current and line.is_current and digit.status == "promoted"
+    assert digit.version == model.get_classifier().version and line.version == model.get_line_reader().version
+    with digit.network.open("rb") as stored:
+        assert stored.read() == Path(settings.OCR_MODEL_PATH).read_bytes()
+    assert digit.keras and not line.keras
+    assert digit.figures["validation"]["accuracy"] > 0.9
+
+
+def test_promotion_and_rollback_keep_one_current_version_per_kind():
+    bundled = services.ensure_bundled_versions()[ModelVersion.Kind.DIGIT]
+    admin = User.objects.create_superuser("admin", "a@example.com", "pw")
+    other = services.promote(other_version(), user=admin)
+    assert list(ModelVersion.objects.filter(kind="digit", is_current=True)) == [other]
+    assert other.promoted_by == admin
+    services.promote(bundled)
+    assert list(ModelVersion.objects.filter(kind="digit", is_current=True)) == [bundled]
+    assert ModelVersion.objects.filter(kind="line", is_current=True).count() == 1
+
+
+def test_a_worker_reads_the_next_chunk_with_the_version_promoted_meanwhile(job):
+    bundled = services.ensure_bundled_versions()[ModelVersion.Kind.DIGIT]
+    read_job(job)
+    assert set(job.images.values_list("model_version", flat=True)) == {bundled.version}
+
+    other = services.promote(other_version())
+    assert other.version != bundled.version
+    upload_services.reread_job(job_id=job.id)
+    read_job(job)
+    assert set(job.images.values_list("model_version", flat=True)) == {other.version}
+    assert sum(image.digit == int(image.name[0]) for image in job.images.all()) >= 9
+
+
+def test_rereading_keeps_corrections_and_can_take_only_flagged_results(job):
+    read_job(job)
+    first, second = job.images.order_by("position")[:2]
+    Image.objects.filter(id=first.id).update(corrected_label=8, needs_review=True)
+    Job.objects.filter(id=job.id).update(flagged=1)
+    assert upload_services.reread_job(job_id=job.id, flagged_only=True) == 1
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.flagged) == ("running", 9, 0)
+    assert job.images.get(id=first.id).status == "pending" and job.images.get(id=second.id).status == "done"
+    read_job(job)
+    job.refresh_from_db()
+    reread = job.images.get(id=first.id)
+    assert (job.status, job.processed) == ("done", 10)
+    assert reread.status == "done" and reread.corrected_label == 8 and reread.label == 8
+
+
+@pytest.mark.parametrize(
+    "held_out, base, promoted",
+    [
+        ((0.60, 0.90), (0.990, 0.988), True),  # better on corrections, within the margin on the base
+        ((0.60, 0.90), (0.990, 0.980), False),  # better on corrections, worse on the base
+        ((0.90, 0.90), (0.990, 0.995), False),  # not better on corrections
+    ],
+)
+def test_a_candidate_is_promoted_only_when_better(held_out, base, promoted):
+    figures = {
+        "margin": 0.005,
+        "corrections_held_out": {"images": 40, "current": held_out[0], "candidate": held_out[1]},
+        "base_validation": {"images": 1500, "current": base[0], "candidate": base[1]},
+    }
+    assert services.is_better(figures) is promoted
+
+
+def test_the_corrections_kept_aside_are_a_fixed_fifth():
+    aside = [services.is_held_out(image_id) for image_id in range(1, 2001)]
+    assert 0.15 < sum(aside) / len(aside) < 0.25
+    assert aside == [services.is_held_out(image_id) for image_id in range(1, 2001)]
+
+
+def test_fine_tuning_needs_corrections_and_one_run_at_a_time(job, monkeypatch, django_capture_on_commit_callbacks):
+    with pytest.raises(services.LearningError, match="too few corrections"):
+        services.start_fine_tune()
+    monkeypatch.setattr(services, "MIN_CORRECTIONS", 5)
+    job.images.update(corrected_label=3)
+    queued = []
+    monkeypatch.setattr(services, "_queue_fine_tune", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.start_fine_tune(options={"epochs": 2, "unknown": 1})
+    assert queued == [run.id] and run.status == "queued" and run.figures["options"] == {"epochs": 2}
+    with pytest.raises(services.LearningError, match="already queued"):
+        services.start_fine_tune()
+
+
+def test_the_models_api_and_page_are_for_staff_only(client):
+    api = APIClient()
+    assert api.get("/api/models/").status_code in (401, 403)
+    assert api.post("/api/models/fine-tune/", {}, format="json").status_code in (401, 403)
+    assert client.get("/models/").status_code == 302
+    admin = User.objects.create_superuser("admin", "a@example.com", "pw")
+    api.force_authenticate(admin)
+    client.force_login(admin)
+    versions = api.get("/api/models/").json()
+    rows = versions["results"] if isinstance(versions, dict) else versions
+    assert {row["kind"] for row in rows if row["is_current"]} == {"digit", "line"}
+    refused = api.post("/api/models/fine-tune/", {}, format="json")
+    assert refused.status_code == 409 and "too few corrections" in refused.json()["detail"]
+    other = other_version()
+    promoted = api.post(f"/api/models/{other.id}/promote/")
+    assert promoted.status_code == 200 and promoted.json()["is_current"] and promoted.json()["promoted_by"] == "admin"
+    page = client.get("/models/")
+    assert page.status_code == 200 and other.version.encode() in page.content
+    assert FineTune.objects.count() == 0
