@@ -164,8 +164,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # them all unless started with -Q. A prefix lets several systems share one Redis.
 OCR_QUEUE_PREFIX = os.environ.get("OCR_QUEUE_PREFIX", "")
 # Learning from corrections (learning/): a candidate is promoted when it reads the corrections kept
-# aside better and the base validation sample at most this much worse (a share: 0.005 = half a point).
-OCR_PROMOTION_MARGIN = float(os.environ.get("OCR_PROMOTION_MARGIN", "0.005"))
+# aside better and the base validation sample at most this much worse (a share: 0.01 = one point).
+OCR_PROMOTION_MARGIN = float(os.environ.get("OCR_PROMOTION_MARGIN", "0.01"))
 OCR_FINE_TUNE_VALIDATION_IMAGES = env_int("OCR_FINE_TUNE_VALIDATION_IMAGES", 1500)
 # Where workers keep local copies of the versions they load from storage.
 OCR_MODEL_CACHE_DIR = Path(os.environ.get("OCR_MODEL_CACHE_DIR", str(BASE_DIR / "var" / "models")))

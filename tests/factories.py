@@ -1,6 +1,7 @@
 """Test data made on the spot: digit images rendered with installed fonts, and zips of them."""
 
 import io
+import random
 import zipfile
 from pathlib import Path
 
@@ -90,3 +91,24 @@ def number_png(text: str, *, height: int = 48, font_index: int = 0) -> bytes:
     image = Image.new("L", (right - left + height, height), 255)
     ImageDraw.Draw(image).text((image.width / 2, height / 2), text, fill=0, font=font, anchor="mm")
     return encode(image)
+
+
+def arabic_indic_digit_png(digit: int, *, size: int = 48, font_index: int = 0, seed: int = 0) -> bytes:
+    """An Eastern Arabic (Arabic-Indic) digit, U+0660 + digit, dark on light, its size, place, tilt
+    and greys jittered from `seed`: a script the digit network was never shown."""
+    font_files = [  # installed fonts that have these glyphs
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf",
+        "/usr/share/fonts/truetype/freefont/FreeSerif.ttf",
+        "/usr/share/fonts/truetype/freefont/FreeSerifBold.ttf",
+        "/usr/share/fonts/truetype/freefont/FreeMono.ttf",
+    ]
+    rng = random.Random(f"{digit}-{font_index}-{seed}")
+    font = ImageFont.truetype(font_files[font_index % len(font_files)], max(8, round(size * rng.uniform(0.55, 0.8))))
+    ink, paper = rng.randint(0, 70), rng.randint(190, 255)
+    image = Image.new("L", (size, size), paper)
+    centre = (size * rng.uniform(0.4, 0.6), size * rng.uniform(0.4, 0.6))
+    ImageDraw.Draw(image).text(centre, chr(0x0660 + digit), fill=ink, font=font, anchor="mm")
+    return encode(image.rotate(rng.uniform(-8, 8), resample=Image.Resampling.BILINEAR, fillcolor=paper))

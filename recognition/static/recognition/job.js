@@ -72,12 +72,13 @@
     }
     cell(row, result.name, "name");
     if (result.status === "error") {
-      cell(row, result.error, "reason").colSpan = 3;
+      cell(row, result.error, "reason").colSpan = 4;
       return;
     }
     readingCell(row, result);
     cell(row, result.status === "done" ? (100 * result.confidence).toFixed(1) + "%" : "", "confidence");
     cell(row, result.corrected_label, "corrected");
+    cell(row, result.model_version, "model");
     if (result.status === "done") {
       row.tabIndex = 0;
       row.setAttribute("aria-label", result.name + ": read as " + result.text + "; press a digit key to correct");

@@ -1,0 +1,93 @@
+"""Learning from corrections on the real stack: a classifying worker (LiteRT only) and a training
+worker (TensorFlow) on their own queues, PostgreSQL, Redis, the web API. Corrections of a script the
+committed network was never shown (Arabic-Indic digits) make a fine-tuned version that reads other
+pictures of it better, is promoted, and is used by the running classifying worker for the next job
+without a restart; a candidate made worse on purpose is not promoted."""
+
+import time
+import uuid
+
+import pytest
+import requests
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+
+from learning.models import FineTune, ModelVersion
+from tests.e2e.helpers import all_results, isolated_queues, wait_for_job
+from tests.factories import arabic_indic_digit_png, make_zip
+from uploads.models import Image
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CORRECTED = 300  # pictures a person corrects (a fifth of them kept aside to judge candidates)
+FRESH = 200  # other pictures of the same script, read after the fine-tune
+
+
+def arabic_indic_zip(count: int, seed: int) -> tuple[bytes, dict[str, int]]:
+    labels = {f"{index:04d}.png": index % 10 for index in range(count)}
+    members = {
+        name: arabic_indic_digit_png(digit, size=40 + (index * 7) % 48, font_index=index // 10, seed=seed)
+        for index, (name, digit) in enumerate(labels.items())
+    }
+    return make_zip(members), labels
+
+
+def read_zip(base_url: str, count: int, seed: int) -> tuple[dict, list[dict], float]:
+    data, labels = arabic_indic_zip(count, seed)
+    response = requests.post(f"{base_url}/api/jobs/", files={"file": ("arabic.zip", data)}, data={"mode": "digit"})
+    assert response.status_code == 201, response.text
+    job = wait_for_job(response.json()["url"], timeout=120)
+    assert (job["status"], job["processed"], job["failed"]) == ("done", count, 0)
+    results = all_results(job["results_url"])
+    accuracy = sum(row["digit"] == labels[row["name"]] for row in results) / count
+    return job, results, accuracy
+
+
+def wait_for_run(url: str, headers: dict, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = requests.get(url, headers=headers, timeout=10).json()
+        if run["status"] in (FineTune.Status.DONE, FineTune.Status.FAILED):
+            return run
+        time.sleep(1)
+    raise AssertionError(f"fine-tune not finished after {timeout} s: {run}")
+
+
+def start_run(base_url: str, headers: dict, options: dict) -> dict:
+    response = requests.post(f"{base_url}/api/models/fine-tune/", json=options, headers=headers, timeout=30)
+    assert response.status_code == 202, response.text
+    return wait_for_run(f"{base_url}/api/models/fine-tunes/{response.json()['id']}/", headers)
+
+
+def test_corrections_make_a_promoted_version_that_the_running_worker_uses(
+    live_server, celery_worker_factory, settings, tmp_path
+):
+    env = {**isolated_queues(settings, f"learn-{uuid.uuid4().hex[:6]}-"), "OCR_MODEL_CACHE_DIR": str(tmp_path)}
+    classifier = celery_worker_factory(name="classify", env=env)
+    celery_worker_factory(name="trainer", env=env, extra_args=["-Q", settings.OCR_QUEUES["training"]])
+    staff = {"Authorization": f"Token {Token.objects.create(user=User.objects.create_superuser('staff')).key}"}
+
+    job, results, base_accuracy = read_zip(live_server.url, CORRECTED, seed=1)
+    committed = results[0]["model_version"]
+    for row in results:  # a person corrects every answer, right or wrong, as the review page does
+        label = int(row["name"][:4]) % 10
+        url = f"{job['results_url']}{row['id']}/"
+        assert requests.patch(url, json={"label": label}, timeout=10).status_code == 200
+
+    promoted = start_run(live_server.url, staff, {})
+    assert (promoted["status"], promoted["promoted"]) == ("done", True), promoted
+    held_out, base = promoted["figures"]["corrections_held_out"], promoted["figures"]["base_validation"]
+    assert held_out["images"] >= 0.1 * CORRECTED and held_out["candidate"] >= held_out["current"] + 0.3, held_out
+    assert base["candidate"] >= base["current"] - settings.OCR_PROMOTION_MARGIN, base
+    assert promoted["base"] == committed and promoted["candidate"] != committed
+
+    _, fresh, fine_tuned_accuracy = read_zip(live_server.url, FRESH, seed=2)
+    assert {row["model_version"] for row in fresh} == {promoted["candidate"]}, "the next job, no restart"
+    assert classifier.proc.poll() is None
+    assert fine_tuned_accuracy >= base_accuracy + 0.3, (base_accuracy, fine_tuned_accuracy)
+    print(f"\nArabic-Indic digits: committed {base_accuracy:.1%}, fine-tuned {fine_tuned_accuracy:.1%}; {promoted}")
+
+    worse = start_run(live_server.url, staff, {"epochs": 1, "learning_rate": 5.0, "replay": 0})
+    assert (worse["status"], worse["promoted"]) == ("done", False), worse
+    assert ModelVersion.objects.get(kind="digit", version=worse["candidate"]).status == "rejected"
+    assert ModelVersion.objects.get(kind="digit", is_current=True).version == promoted["candidate"]
+    assert Image.objects.filter(corrected_label__isnull=False).count() == CORRECTED
