@@ -6,6 +6,7 @@ without a restart; a candidate made worse on purpose is not promoted."""
 
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -42,6 +43,12 @@ def read_zip(base_url: str, count: int, seed: int) -> tuple[dict, list[dict], fl
     return job, results, accuracy
 
 
+def loads_tensorflow(pid: int) -> bool:
+    """Whether the process or any of its children (a Celery pool) has TensorFlow's libraries mapped."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return any("site-packages/tensorflow/" in Path(f"/proc/{process}/maps").read_text() for process in [pid, *children])
+
+
 def wait_for_run(url: str, headers: dict, timeout: float = 600) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -63,7 +70,7 @@ def test_corrections_make_a_promoted_version_that_the_running_worker_uses(
 ):
     env = {**isolated_queues(settings, f"learn-{uuid.uuid4().hex[:6]}-"), "OCR_MODEL_CACHE_DIR": str(tmp_path)}
     classifier = celery_worker_factory(name="classify", env=env)
-    celery_worker_factory(name="trainer", env=env, extra_args=["-Q", settings.OCR_QUEUES["training"]])
+    trainer = celery_worker_factory(name="trainer", env=env, extra_args=["-Q", settings.OCR_QUEUES["training"]])
     staff = {"Authorization": f"Token {Token.objects.create(user=User.objects.create_superuser('staff')).key}"}
 
     job, results, base_accuracy = read_zip(live_server.url, CORRECTED, seed=1)
@@ -83,6 +90,8 @@ def test_corrections_make_a_promoted_version_that_the_running_worker_uses(
     _, fresh, fine_tuned_accuracy = read_zip(live_server.url, FRESH, seed=2)
     assert {row["model_version"] for row in fresh} == {promoted["candidate"]}, "the next job, no restart"
     assert classifier.proc.poll() is None
+    assert not loads_tensorflow(classifier.proc.pid), "the classifying worker stays on LiteRT"
+    assert loads_tensorflow(trainer.proc.pid), "the check above can see TensorFlow where it is"
     assert fine_tuned_accuracy >= base_accuracy + 0.3, (base_accuracy, fine_tuned_accuracy)
     print(f"\nArabic-Indic digits: committed {base_accuracy:.1%}, fine-tuned {fine_tuned_accuracy:.1%}; {promoted}")
 
