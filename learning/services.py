@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from learning.models import FineTune, ModelVersion
@@ -51,23 +51,31 @@ def artifact_version(content: bytes) -> str:
 
 def ensure_bundled_versions() -> dict:
     """Record each committed network as a version (stored through the storage API, so that workers
-    on any host can load it); a kind with no current version gets its committed one."""
+    on any host can load it). A committed network not recorded before (the first start, or a
+    deployment that ships a new one) becomes the current version of its kind; one recorded before
+    stays as staff left it. Every worker process does this when it starts."""
     versions = {}
     for kind, (network, keras) in bundled_artifacts().items():
         content = network.read_bytes()
         version = ModelVersion.objects.filter(kind=kind, version=artifact_version(content)).first()
-        if version is None:
-            version = store_version(
+        if version is None or not ModelVersion.objects.filter(kind=kind, is_current=True).exists():
+            version = promote(version or _record_bundled(kind, network, content, keras))
+        versions[kind] = version
+    return versions
+
+
+def _record_bundled(kind, network: Path, content: bytes, keras: Path | None) -> ModelVersion:
+    try:
+        with transaction.atomic():
+            return store_version(
                 kind=kind,
                 network=content,
                 keras=keras.read_bytes() if keras else None,
-                trained_from={"bundled": str(network.relative_to(settings.BASE_DIR))},
+                trained_from={"bundled": network.name},
                 figures=_bundled_figures(network),
             )
-        if not ModelVersion.objects.filter(kind=kind, is_current=True).exists():
-            promote(version)
-        versions[kind] = version
-    return versions
+    except IntegrityError:  # another worker process recorded it meanwhile
+        return ModelVersion.objects.get(kind=kind, version=artifact_version(content))
 
 
 def _bundled_figures(network: Path) -> dict:

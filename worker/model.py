@@ -6,6 +6,7 @@ import logging
 
 from celery.signals import worker_process_init
 from django.conf import settings
+from django.db import DatabaseError
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,18 @@ def load_line_reader(path=None):
 def _load_in_worker_process(**kwargs):
     load_classifier()
     load_line_reader()
+    record_committed_networks()
+
+
+def record_committed_networks() -> None:
+    """The committed networks as versions (a newly shipped one becomes current); without a database
+    or storage yet, the worker still reads, with the committed networks."""
+    from learning.services import ensure_bundled_versions
+
+    try:
+        ensure_bundled_versions()
+    except (DatabaseError, OSError) as exc:
+        logger.warning("network versions not recorded: %r", exc)
 
 
 def get_classifier():

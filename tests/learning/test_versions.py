@@ -159,3 +159,18 @@ def test_the_models_api_and_page_are_for_staff_only(client):
     page = client.get("/models/")
     assert page.status_code == 200 and other.version.encode() in page.content
     assert FineTune.objects.count() == 0
+
+
+def test_a_newly_shipped_network_becomes_current_and_a_rollback_survives_restarts(monkeypatch, tmp_path):
+    first = services.ensure_bundled_versions()[ModelVersion.Kind.DIGIT]
+    services.promote(other_version())  # staff chose another version: a restart keeps their choice
+    assert services.ensure_bundled_versions()[ModelVersion.Kind.DIGIT] == first
+    assert ModelVersion.objects.get(kind="digit", is_current=True).version != first.version
+
+    shipped = tmp_path / "digits.tflite"
+    shipped.write_bytes(OTHER_DIGIT_NETWORK.read_bytes() + b"\0")  # a deployment ships a new file
+    monkeypatch.setattr(settings, "OCR_MODEL_PATH", str(shipped))
+    model.record_committed_networks()
+    current = ModelVersion.objects.get(kind="digit", is_current=True)
+    assert current.trained_from == {"bundled": "digits.tflite"}
+    assert current.version == services.artifact_version(shipped.read_bytes())
