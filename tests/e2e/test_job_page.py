@@ -77,6 +77,12 @@ def test_review_filter_keyboard_correction_and_csv_download(live_server, celery_
     stored = {row["name"]: row for row in all_results(created["results_url"])}
     assert stored[name]["corrected_label"] == 3
 
+    page.click("#reread")  # only the flagged ones, as the filter is on; the correction stays
+    wait_for_job(created["url"], until=lambda state: state["finished_at"] != job["finished_at"], timeout=60)
+    page.wait_for_function("document.getElementById('status').textContent === 'done'", timeout=60_000)
+    assert page.text_content("#flagged") == str(flagged) and page.is_hidden("#job-error")
+    assert {row["name"]: row for row in all_results(created["results_url"])}[name]["corrected_label"] == 3
+
     with page.expect_download() as download_info:
         page.click("#download-csv")
     rows = list(csv.DictReader(io.StringIO(open(download_info.value.path()).read())))

@@ -25,6 +25,7 @@
     byId("job-error").hidden = !job.error;
     byId("job-error").textContent = job.error || "";
     byId("cancel").hidden = finished.has(job.status);
+    byId("reread").hidden = !finished.has(job.status);
     jobEnded = finished.has(job.status);
     reviewThreshold = job.review_threshold;
   }
@@ -177,6 +178,19 @@
 
   byId("cancel").addEventListener("click", async (event) => {
     await fetch(event.target.dataset.cancelUrl, { method: "POST", headers: { "X-CSRFToken": csrfToken } });
+    goTo(page);
+  });
+  // After a new network version is promoted: the whole job, or only the results to review.
+  byId("reread").addEventListener("click", async (event) => {
+    const response = await fetch(event.target.dataset.rereadUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
+      body: JSON.stringify({ flagged_only: reviewOnly() }),
+    });
+    if (!response.ok) {
+      byId("job-error").hidden = false;
+      byId("job-error").textContent = "The job could not be read again (" + response.status + ").";
+    }
     goTo(page);
   });
   // Deleting is final: the job, its results and every image it stored.
