@@ -20,12 +20,17 @@ pytestmark = pytest.mark.django_db
 OTHER_DIGIT_NETWORK = Path(settings.BASE_DIR) / "ml" / "artifacts" / "loso" / "digits.tflite"
 
 
+COMMITTED_NETWORKS = (settings.OCR_MODEL_PATH, settings.OCR_LINE_MODEL_PATH)
+
+
 @pytest.fixture(autouse=True)
-def committed_networks_after():
-    """Tests that switch the process's network leave the committed ones loaded behind them."""
+def committed_networks_after(tmp_path, monkeypatch):
+    """Versions fetched into a folder of the test's own; tests that switch the process's network
+    leave the committed ones loaded behind them (by path: a test may have patched the settings)."""
+    monkeypatch.setattr(settings, "OCR_MODEL_CACHE_DIR", tmp_path / "models")
     yield
-    model.load_classifier()
-    model.load_line_reader()
+    model.load_classifier(COMMITTED_NETWORKS[0])
+    model.load_line_reader(COMMITTED_NETWORKS[1])
 
 
 @pytest.fixture
