@@ -167,6 +167,7 @@ OCR_QUEUE_PREFIX = os.environ.get("OCR_QUEUE_PREFIX", "")
 # aside better and the base validation sample at most this much worse (a share: 0.01 = one point).
 OCR_PROMOTION_MARGIN = float(os.environ.get("OCR_PROMOTION_MARGIN", "0.01"))
 OCR_FINE_TUNE_VALIDATION_IMAGES = env_int("OCR_FINE_TUNE_VALIDATION_IMAGES", 1500)
+OCR_FINE_TUNE_STALL_SECONDS = env_int("OCR_FINE_TUNE_STALL_SECONDS", 3600)  # then a run is given up
 # Where workers keep local copies of the versions they load from storage.
 OCR_MODEL_CACHE_DIR = Path(os.environ.get("OCR_MODEL_CACHE_DIR", str(BASE_DIR / "var" / "models")))
 OCR_QUEUES = {

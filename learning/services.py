@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 HELD_OUT_SHARE = 5  # one correction in five (fixed by its id) is kept aside to judge candidates
 MIN_CORRECTIONS = 20
 CARDS = {"model_card.json": ("digits.tflite",), "lines_metrics.json": ("lines.tflite",)}
+UNFINISHED = (FineTune.Status.QUEUED, FineTune.Status.RUNNING)
 FINE_TUNE_OPTIONS = ("epochs", "learning_rate", "replay")  # a staff member may set these for one run
 
 
@@ -141,11 +143,23 @@ def start_fine_tune(*, user=None, options: dict | None = None) -> FineTune:
     if count < MIN_CORRECTIONS:
         raise LearningError(f"too few corrections to learn from: {count} (at least {MIN_CORRECTIONS})")
     with transaction.atomic():
-        if FineTune.objects.select_for_update().filter(status__in=[FineTune.Status.QUEUED, FineTune.Status.RUNNING]):
+        give_up_stalled_runs()
+        if FineTune.objects.select_for_update().filter(status__in=UNFINISHED):
             raise LearningError("a fine-tune is already queued or running")
         run = FineTune.objects.create(requested_by=user, figures={"options": options})
         transaction.on_commit(lambda: _queue_fine_tune(run.id))
     return run
+
+
+def give_up_stalled_runs() -> int:
+    """A run whose worker died (or whose message was lost) would block every later one: after
+    OCR_FINE_TUNE_STALL_SECONDS it is marked failed."""
+    now = timezone.now()
+    stalled = FineTune.objects.filter(
+        status__in=UNFINISHED, created_at__lt=now - timedelta(seconds=settings.OCR_FINE_TUNE_STALL_SECONDS)
+    )
+    reason = f"no result after {settings.OCR_FINE_TUNE_STALL_SECONDS} s: the training worker stopped or never got it"
+    return stalled.update(status=FineTune.Status.FAILED, error=reason, finished_at=now)
 
 
 def _queue_fine_tune(run_id) -> None:

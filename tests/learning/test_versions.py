@@ -1,12 +1,14 @@
 """Network versions as data: the committed networks as first versions, promotion and rollback, the
 worker switching version between chunks, refusals of fine-tuning, re-reading (no training here)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from learning import services
@@ -143,6 +145,11 @@ def test_fine_tuning_needs_corrections_and_one_run_at_a_time(job, monkeypatch, d
     assert queued == [run.id] and run.status == "queued" and run.figures["options"] == {"epochs": 2}
     with pytest.raises(services.LearningError, match="already queued"):
         services.start_fine_tune()
+    FineTune.objects.filter(id=run.id).update(created_at=timezone.now() - timedelta(hours=2))  # its worker died
+    with django_capture_on_commit_callbacks(execute=True):
+        services.start_fine_tune()
+    stalled = FineTune.objects.get(id=run.id)
+    assert stalled.status == "failed" and "no result after" in stalled.error and len(queued) == 2
 
 
 def test_the_models_api_and_page_are_for_staff_only(client):
