@@ -26,7 +26,11 @@ from uploads.pictures import picture_bytes
 logger = logging.getLogger(__name__)
 HELD_OUT_SHARE = 5  # one correction in five (fixed by its id) is kept aside to judge candidates
 MIN_CORRECTIONS = 20
-CARDS = {"model_card.json": ("digits.tflite",), "lines_metrics.json": ("lines.tflite",)}
+# The card `python -m ml evaluate` (or train-lines) writes beside each kind's network, and its headline.
+CARDS = {
+    ModelVersion.Kind.DIGIT: ("model_card.json", "overall"),
+    ModelVersion.Kind.LINE: ("lines_metrics.json", "validation"),
+}
 UNFINISHED = (FineTune.Status.QUEUED, FineTune.Status.RUNNING)
 FINE_TUNE_OPTIONS = ("epochs", "learning_rate", "replay")  # a staff member may set these for one run
 
@@ -74,25 +78,23 @@ def _record_bundled(kind, network: Path, content: bytes, keras: Path | None) -> 
                 network=content,
                 keras=keras.read_bytes() if keras else None,
                 trained_from={"bundled": network.name},
-                figures=_bundled_figures(network),
+                figures=_bundled_figures(kind, network),
             )
     except IntegrityError:  # another worker process recorded it meanwhile
         return ModelVersion.objects.get(kind=kind, version=artifact_version(content))
 
 
-def _bundled_figures(network: Path) -> dict:
+def _bundled_figures(kind, network: Path) -> dict:
     """The headline figures of the card committed beside the network, if any."""
-    for card_name in ("model_card.json", "lines_metrics.json"):
-        card = network.with_name(card_name)
-        if card.exists() and network.name in CARDS[card_name]:
-            data = json.loads(card.read_text())
-            return {"card": card_name, "validation": data.get("overall") or data.get("validation")}
-    return {}
+    card_name, headline = CARDS[kind]
+    card = network.with_name(card_name)
+    if not card.exists():
+        return {}
+    return {"card": card_name, "validation": json.loads(card.read_text()).get(headline)}
 
 
-def store_version(*, kind, network: bytes, keras: bytes | None, trained_from: dict, figures: dict, status=None):
+def store_version(*, kind, network: bytes, keras: bytes | None, trained_from: dict, figures: dict) -> ModelVersion:
     version = ModelVersion(kind=kind, version=artifact_version(network), trained_from=trained_from, figures=figures)
-    version.status = status or ModelVersion.Status.CANDIDATE
     version.network.save("network.tflite", ContentFile(network), save=False)
     if keras is not None:
         version.keras.save("network.keras", ContentFile(keras), save=False)
@@ -186,8 +188,8 @@ def run_fine_tune(*, run_id) -> FineTune:
 def _fine_tune_in(run: FineTune, work: Path) -> None:
     from ml import fine_tune
 
-    base = ensure_bundled_versions()[ModelVersion.Kind.DIGIT]
-    base = current_versions().get(ModelVersion.Kind.DIGIT, base)
+    ensure_bundled_versions()
+    base = current_versions()[ModelVersion.Kind.DIGIT]
     if not base.keras:
         raise LearningError(f"version {base.version} has no Keras network to fine-tune from")
     _update(run, base=base)

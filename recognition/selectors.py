@@ -97,4 +97,6 @@ def export_rows(*, job: Job):
 
 def get_image(*, job_id, image_id, user) -> Image:
     job = get_job(job_id=job_id, user=user)
-    return get_object_or_404(Image, job=job, id=image_id)
+    image = get_object_or_404(Image, job=job, id=image_id)
+    image.job = job  # its thumbnail is read from the job's stored zip: no second query for the job
+    return image
