@@ -270,11 +270,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-set", type=int, default=300)
     parser.add_argument("--seed", type=int, default=4242)
     parser.add_argument("--no-tesseract", action="store_true")
+    parser.add_argument("--line-model", type=Path, default=None, help="the line reader's .tflite")
     args = parser.parse_args(argv)
     with_tesseract = not args.no_tesseract and shutil.which("tesseract") is not None
     if not with_tesseract:
         print("tesseract not run (not installed or --no-tesseract)", file=sys.stderr)
-    reader, classifier = LineReader.load(num_threads=2), DigitClassifier.load()
+    reader, classifier = LineReader.load(args.line_model, num_threads=2), DigitClassifier.load()
     sets = build_sets(args.per_set, args.seed)
     results = {
         "seed": args.seed,

@@ -28,6 +28,15 @@ POINT_SHARE, COMMA_SHARE, MINUS_SHARE = 0.35, 0.10, 0.05
 MAX_WIDTH = 420  # stored pixels: longer lines are stored smaller
 GLYPH_SIZE = 40  # working font size of printed, captcha and display lines
 HAIRLINE_WEIGHTS = ("Thin", "Hairline", "Light", "Z003")
+CROPPED_DISPLAY_SHARE = 0.45
+SATURATED_BACKLIGHTS = {  # (low, high) RGB of meter LCDs photographed in the field
+    "cyan": ((0, 190, 190), (130, 255, 255)),
+    "yellow": ((215, 180, 0), (255, 240, 100)),
+    "green": ((20, 190, 20), (150, 255, 130)),
+    "blue": ((40, 70, 170), (130, 160, 255)),
+    "orange": ((215, 80, 0), (255, 170, 70)),
+    "grey": ((120, 130, 130), (200, 210, 210)),
+}
 DISPLAY_UNITS = ("kWh", "kW", "KWH", "kWh", "m3", "m³", "V", "A", "Hz", "L", "°C", "MWh", "kvarh")
 
 
@@ -327,11 +336,12 @@ def _draw_noise_dots(rng: Rng, image: Image.Image, dark_ground: bool) -> None:
 
 
 def display_line(rng: Rng, text: str) -> Image.Image:
-    """DSEG digits with unlit segments behind, the font's own decimal point, backlit or LED colours, glare."""
+    """DSEG digits with unlit segments behind, the font's own decimal point, backlit or LED colours, glare;
+    often cropped to the digits, as meter photos are."""
     paths = fonts.display_font_paths()
     path = paths[int(rng.integers(len(paths)))]
     lit, segments = _display_masks(rng, path, text)
-    look = displays._legible_look(rng, led=rng.random() < 0.25)
+    look = _display_look(rng)
     picture = displays._paint(rng, lit, segments, look)
     picture = displays._light_and_glare(rng, Image.fromarray(picture.astype(np.uint8), mode="RGB"))
     image = Image.fromarray(picture.astype(np.uint8), mode="RGB")
@@ -341,6 +351,17 @@ def display_line(rng: Rng, text: str) -> Image.Image:
         )
     stored = _stored(rng, np.asarray(image, np.float32), _log_uniform(rng, 20, 64), math.exp(rng.uniform(-0.1, 0.35)))
     return _captured(rng, stored, _contrast(look.lit, look.background), stored.height * 0.7)
+
+
+def _display_look(rng: Rng) -> displays.Look:
+    """The single-digit generator's legible looks, or (a third of the time) a meter's LCD: dim segments
+    on a saturated backlight, a contrast the single-digit generator keeps clear of."""
+    if rng.random() > 0.3:
+        return displays._legible_look(rng, led=rng.random() < 0.25)
+    background = displays._between(rng, displays._choice(rng, SATURATED_BACKLIGHTS))
+    lit = background * rng.uniform(0.25, 0.65)
+    unlit = background + (lit - background) * rng.uniform(0.03, 0.15)
+    return displays.Look(background, lit, unlit, 0.0, True)
 
 
 def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -355,9 +376,7 @@ def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarr
     unit_size = int(size * rng.uniform(0.25, 0.5))
     left, right = (int(rng.uniform(0.1, 0.6) * size) for _ in range(2))
     right += int(_font(_line_fonts()[0], unit_size).getlength(unit)) + size // 4 if unit else 0
-    # meter photos are often cropped to the digits: edges touching or cutting the segments
-    margin = (-0.06, 0.06) if rng.random() < 0.4 else (0.1, 0.5)
-    top, bottom = (int(rng.uniform(*margin) * size) for _ in range(2))
+    top, bottom = (int(rng.uniform(0.1, 0.5) * size) for _ in range(2))
     width = int(left + right + advance * (len(cells) + 0.3))
     lit = Image.new("L", (width, max(size // 2, top + bottom + size + size // 4)))
     segments = Image.new("L", lit.size)
@@ -385,8 +404,30 @@ def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarr
         row = baseline if rng.random() < 0.6 else baseline - size + unit_size
         lit_draw.text((col + size * rng.uniform(0.05, 0.3), row), unit, font=unit_font, fill=255, anchor="ls")
     lit_mask = np.asarray(lit, np.float32) / 255
-    segment_mask = np.maximum(np.asarray(segments, np.float32) / 255, lit_mask)
+    cell_mask = np.asarray(segments, np.float32) / 255
+    segment_mask = np.maximum(cell_mask, lit_mask)
+    if rng.random() < CROPPED_DISPLAY_SHARE:
+        unit_span = (col, col + size * 0.3 + _font(_line_fonts()[0], unit_size).getlength(unit)) if unit else None
+        return _cropped_to_digits(rng, (lit_mask, segment_mask), cell_mask, unit_span)
     return lit_mask, segment_mask
+
+
+def _cropped_to_digits(
+    rng: Rng, masks: tuple[np.ndarray, np.ndarray], cells: np.ndarray, unit_span: tuple[float, float] | None
+) -> tuple[np.ndarray, ...]:
+    """A meter photo cropped to the digits: the top edge touches or cuts up to 9% of their height, the bottom 6%,
+    the left edge sits close, the right one touches the last digit or cuts through the unit beside it."""
+    rows, cols = (np.flatnonzero(cells.max(axis=axis) > 0.05) for axis in (1, 0))
+    height = rows[-1] + 1 - rows[0]
+    top = max(0, rows[0] + int(rng.uniform(-0.05, 0.09) * height))
+    bottom = rows[-1] + 1 - int(rng.uniform(-0.05, 0.06) * height)  # keeps the decimal point
+    left = max(0, cols[0] - int(rng.uniform(-0.02, 0.25) * height))
+    if unit_span:
+        right = int(unit_span[0] + rng.uniform(0.2, 1.0) * (unit_span[1] - unit_span[0]))
+    else:
+        right = cols[-1] + 1 + int(rng.uniform(-0.04, 0.15) * height)
+    padded = [np.pad(mask, ((0, max(0, bottom - mask.shape[0])), (0, max(0, right - mask.shape[1])))) for mask in masks]
+    return tuple(mask[top:bottom, left:right] for mask in padded)
 
 
 # --- counter wheels --------------------------------------------------------------------------
@@ -405,7 +446,11 @@ def wheels_line(rng: Rng, text: str) -> Image.Image:
     glyph_height = WHEEL_GLYPH_HEIGHT
     stretch = rng.uniform(0.7, 1.05)
     window_width = int(
-        max(render_glyph(font, 64, digit).shape[1] for digit in range(10)) * glyph_height / 64 * stretch / 0.8
+        max(render_glyph(font, 64, digit).shape[1] for digit in range(10))
+        * glyph_height
+        / 64
+        * stretch
+        / rng.uniform(0.45, 0.85)  # the digit's share of its window
     )
     window_height = int(glyph_height * rng.uniform(1.3, 1.55))
     post = max(2, int(window_width * rng.uniform(0.12, 0.6)))
@@ -629,16 +674,26 @@ STYLES: dict[str, Style] = {
     "handwritten": handwritten_line,
     "single": single_digit_line,
 }
-STYLE_WEIGHTS = {"printed": 0.28, "captcha": 0.14, "display": 0.23, "wheels": 0.11, "handwritten": 0.16, "single": 0.08}
+RESIZED_ASPECT_SHARE = 0.4
+ASPECT_FACTORS = (0.55, 2.0)  # the width's factor, drawn log-uniform
+STYLE_WEIGHTS = {"printed": 0.28, "captcha": 0.12, "display": 0.23, "wheels": 0.11, "handwritten": 0.20, "single": 0.06}
 
 
 def random_line(rng: Rng) -> tuple[Image.Image, str]:
-    """One picture of a line of characters and its text, in a random style."""
+    """One picture of a line of characters and its text, in a random style, sometimes resized to another
+    aspect (crops of readings are often stored at one fixed size, whatever the number of digits)."""
     names = list(STYLES)
     weights = np.array([STYLE_WEIGHTS[name] for name in names])
     style = names[int(rng.choice(len(names), p=weights / weights.sum()))]
     text = text_for_style(rng, style)
-    return STYLES[style](rng, text), text
+    picture = STYLES[style](rng, text)
+    if rng.random() < RESIZED_ASPECT_SHARE:
+        picture = _widened(picture, _log_uniform(rng, *ASPECT_FACTORS))
+    return picture, text
+
+
+def _widened(picture: Image.Image, factor: float) -> Image.Image:
+    return picture.resize((max(8, round(picture.width * factor)), picture.height), Image.Resampling.BILINEAR)
 
 
 def text_for_style(rng: Rng, style: str) -> str:

@@ -20,12 +20,12 @@ TEMPERATURES = np.linspace(0.5, 3.0, 26)
 
 @dataclass
 class LineTrainConfig:
-    lines: int = 60_000
+    lines: int = 70_000
     validation_lines: int = 3_000
-    epochs: int = 8
+    epochs: int = 11
     batch_size: int = 64
     learning_rate: float = 2e-3
-    real_copies: int = 2  # augmented copies of each real training line, besides the plain one
+    real_copies: int = 4  # augmented copies of each real training line, besides the plain one
     seed: int = 0
     workers: int = 2
     artifact: Path = DEFAULT_LINE_ARTIFACT

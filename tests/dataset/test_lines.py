@@ -72,3 +72,35 @@ def test_lines_vary():
     assert len({image.size for image, _ in samples}) > 30
     means = [float(np.asarray(image.convert("L")).mean()) for image, _ in samples]
     assert np.std(means) > 20  # dark displays and captchas, light paper
+
+
+def _cells(height: int, width: int) -> np.ndarray:
+    cells = np.zeros((height, width), np.float32)
+    cells[20:60, 10:90] = 1  # the digits' cells: 40 rows, columns 10..89
+    return cells
+
+
+def test_display_cropped_to_its_digits_cuts_little_of_them():
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        cells = _cells(80, 140)
+        lit, _ = lines._cropped_to_digits(rng, (cells, cells), cells, None)
+        kept_rows = np.flatnonzero(lit.max(axis=1) > 0).size
+        assert 40 - (0.09 + 0.06) * 40 - 1 <= kept_rows <= 40 and lit.shape[0] <= 40 + 0.1 * 40 + 1
+        assert 80 - 0.04 * 40 - 1 <= lit.shape[1] <= 80 + 0.4 * 40 + 1
+
+
+def test_display_cropped_through_its_unit_keeps_every_digit():
+    rng = np.random.default_rng(6)
+    for _ in range(100):
+        cells = _cells(80, 140)
+        lit, _ = lines._cropped_to_digits(rng, (cells, cells), cells, (95.0, 135.0))
+        assert np.flatnonzero(lit.max(axis=0) > 0).size == 80
+        assert lit.shape[1] <= 135
+
+
+def test_widened_lines_keep_their_height():
+    rng = np.random.default_rng(7)
+    image, _ = lines.random_line(rng)
+    wider = lines._widened(image, 1.8)
+    assert wider.height == image.height and abs(wider.width - 1.8 * image.width) <= 1

@@ -1,0 +1,42 @@
+"""The committed line reader on freshly generated lines (not the training run's seed) and on the copied
+captcha set's test part, against the figures its training recorded (`lines_metrics.json`)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ml.lines import DEFAULT_LINE_ARTIFACT, LineReader
+from ml.train_lines import as_line_batch, generated_lines, line_report, real_lines
+
+FRESH_SEED = 424242
+FRESH_LINES = 600
+# 600 lines: one line is 0.17 points, and two draws of 600 differ by about 2.5 points (two standard errors)
+SAMPLING_MARGIN = 0.04
+
+
+@pytest.fixture(scope="module")
+def reader() -> LineReader:
+    return LineReader.load()
+
+
+@pytest.fixture(scope="module")
+def recorded() -> dict:
+    return json.loads(DEFAULT_LINE_ARTIFACT.with_name("lines_metrics.json").read_text())
+
+
+def report(reader: LineReader, lines: tuple[np.ndarray, list[str]]) -> dict:
+    inputs, texts = lines
+    return line_report(reader.step_probabilities(as_line_batch(inputs)[..., 0]), texts)
+
+
+def test_fresh_generated_lines_read_as_well_as_the_training_run_measured(reader, recorded):
+    fresh = report(reader, generated_lines(FRESH_SEED, 9, FRESH_LINES, workers=2))
+    assert fresh["string_accuracy"] >= recorded["validation_generated"]["string_accuracy"] - SAMPLING_MARGIN
+    assert fresh["ece"] <= 0.05
+
+
+def test_real_captchas_never_trained_on(reader):
+    test_part = report(reader, real_lines(FRESH_SEED, "test", copies=0))
+    assert test_part["lines"] == 600
+    assert test_part["string_accuracy"] >= 0.80  # measured: see docs/model-history.md
