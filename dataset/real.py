@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from dataset import degrade
+from ml import preprocess
 
 REAL_DIR = Path(__file__).resolve().parent / "data" / "real"
 SINGLE_DIGIT_SETS = ("lcd_7seg_digit",)
@@ -45,8 +46,9 @@ def labelled_files(set_name: str, part: str, root: Path = REAL_DIR) -> list[tupl
 
 
 def open_picture(path: Path) -> Image.Image:
-    with Image.open(path) as image:
-        return image.convert("RGB")
+    """A copied picture in RGB as the service reads an upload of it (a captcha's transparent ground
+    included: `convert("RGB")` would show the colour stored under it, which the reader never looks at)."""
+    return preprocess.opaque(preprocess.open_image(path.read_bytes())).convert("RGB")
 
 
 def augmented_capture(rng: np.random.Generator, picture: Image.Image) -> Image.Image:

@@ -266,6 +266,16 @@ def _shrink(image: Image.Image, working_side: int = WORKING_SIDE) -> Image.Image
     return image.reduce(factor) if factor > 1 else image
 
 
+def opaque(image: Image.Image) -> Image.Image:
+    """The picture without transparency, as the reader sees it: transparent pixels on the backdrop
+    `_flatten_alpha` chooses. Training reads copied pictures through this, as the service reads uploads."""
+    image = _to_workable_mode(image)
+    if image.mode not in ("LA", "RGBA"):
+        return image
+    pixels = np.clip(np.round(_as_float_pixels(image)), 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels[:, :, 0], mode="L") if pixels.shape[2] == 1 else Image.fromarray(pixels, mode="RGB")
+
+
 def _to_workable_mode(image: Image.Image) -> Image.Image:
     """Collapse Pillow's many modes into L, LA, RGB, RGBA or F."""
     mode = image.mode

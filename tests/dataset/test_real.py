@@ -1,8 +1,10 @@
 """The copied real captures: their split, and the augmented copies training draws from them."""
 
 import numpy as np
+from PIL import Image
 
 from dataset import real
+from ml.preprocess import open_image, to_line_input
 
 
 def test_the_parts_split_every_capture_once_by_runs_of_frames():
@@ -35,3 +37,13 @@ def test_an_augmented_capture_differs_and_keeps_a_plausible_size():
     assert len({copy.tobytes() for copy in copies}) == 5
     for copy in copies:
         assert 10 <= copy.width <= 130 and 10 <= copy.height <= 130
+
+
+def test_training_sees_a_transparent_captcha_as_the_service_does():
+    """The captchas' black ground is transparent: `convert("RGB")` shows the colour stored under it, the reader
+    puts it on a backdrop of its own; training must read the picture the reader's way."""
+    path, _ = real.labelled_lines("captcha_4digit", "train")[0]
+    as_uploaded = to_line_input(open_image(path.read_bytes()))
+    assert np.abs(to_line_input(real.open_picture(path)) - as_uploaded).max() < 0.05
+    with Image.open(path) as image:
+        assert np.abs(to_line_input(image.convert("RGB")) - as_uploaded).max() > 0.2
