@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +17,18 @@ from ml.lines import LineReader, LineReading
 from ml.preprocess import ImageError, line_input, open_image, prepare
 from ml.reading import digit_probabilities
 
+PARALLEL_FROM = 64  # fewer files are prepared in this process: starting workers would cost more
+
 
 def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator[dict]:
     classifier = DigitClassifier.load(model_path)
     readable, inputs, results = [], [], {}
-    for path in paths:
-        try:
-            inputs.append(prepare(path.read_bytes()))
+    for path, prepared, error in _prepared_files(paths, prepare):
+        if error is None:
+            inputs.append(prepared)
             readable.append(path)
-        except (ImageError, OSError) as error:
-            results[path] = {"path": str(path), "error": str(error)}
+        else:
+            results[path] = {"path": str(path), "error": error}
     probabilities = digit_probabilities(np.stack(inputs), classifier) if inputs else np.zeros((0, 10))
     for path, row in zip(readable, probabilities):
         results[path] = _answer(path, row)
@@ -33,23 +40,42 @@ def predict_numbers(paths: list[Path], model_path: Path | None = None, batch: in
     """`{"path", "text", "confidence", "digits"}` per image: the line it shows, separators in `text`,
     `digits` digit by digit with boxes. Read with the line reader, `batch` images at a time."""
     reader = LineReader.load(model_path)
-    for start in range(0, len(paths), batch):
-        yield from _numbers(paths[start : start + batch], reader)
+    prepared = _prepared_files(paths, _line_input_of)
+    while chunk := list(islice(prepared, batch)):
+        yield from _numbers(chunk, reader)
 
 
-def _numbers(paths: list[Path], reader: LineReader) -> Iterator[dict]:
-    lines, answers = {}, {}
-    for path in paths:
-        try:
-            lines[path] = line_input(open_image(path.read_bytes()))
-        except (ImageError, OSError) as error:
-            answers[path] = {"path": str(path), "error": str(error)}
+def _numbers(chunk: list[tuple[Path, tuple | None, str | None]], reader: LineReader) -> Iterator[dict]:
+    lines = {path: line for path, line, error in chunk if error is None}
+    readings = {}
     if lines:
         inputs, placements = zip(*lines.values())
-        for path, reading in zip(lines, reader.read(np.stack(inputs), list(placements))):
-            answers[path] = _number_answer(path, reading)
-    for path in paths:
-        yield answers[path]
+        readings = dict(zip(lines, reader.read(np.stack(inputs), list(placements))))
+    for path, _, error in chunk:
+        yield _number_answer(path, readings[path]) if error is None else {"path": str(path), "error": error}
+
+
+def _prepared_files(paths: list[Path], prepare_bytes: Callable) -> Iterator[tuple[Path, object, str | None]]:
+    """`(path, its network input, None)` or `(path, None, the reason it has none)` for each file, in
+    order; many files are prepared on every core while the caller reads the ones ready."""
+    prepare_file = partial(_prepared_file, prepare_bytes)
+    if len(paths) < PARALLEL_FROM:
+        yield from map(prepare_file, paths)
+        return
+    # forkserver: workers forked from this process would inherit the interpreter's threads
+    with ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("forkserver")) as pool:
+        yield from pool.map(prepare_file, paths, chunksize=32)
+
+
+def _prepared_file(prepare_bytes: Callable, path: Path) -> tuple[Path, object, str | None]:
+    try:
+        return path, prepare_bytes(path.read_bytes()), None
+    except (ImageError, OSError) as error:
+        return path, None, str(error)
+
+
+def _line_input_of(data: bytes) -> tuple[np.ndarray, object]:
+    return line_input(open_image(data))
 
 
 def _number_answer(path: Path, reading: LineReading) -> dict:
