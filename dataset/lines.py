@@ -29,6 +29,7 @@ MAX_WIDTH = 420  # stored pixels: longer lines are stored smaller
 GLYPH_SIZE = 40  # working font size of printed, captcha and display lines
 HAIRLINE_WEIGHTS = ("Thin", "Hairline", "Light", "Z003")
 CROPPED_DISPLAY_SHARE = 0.45
+EUROPEAN_HAND_SHARE = 0.3  # handwritten lines whose writer flags their 1s and crosses their 7s
 SATURATED_BACKLIGHTS = {  # (low, high) RGB of meter LCDs photographed in the field
     "cyan": ((0, 190, 190), (130, 255, 255)),
     "yellow": ((215, 180, 0), (255, 240, 100)),
@@ -373,9 +374,10 @@ def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarr
     cells = [" "] * blank_cells + list(text)
     advance = _font(path, size).getlength(everything)
     unit = DISPLAY_UNITS[int(rng.integers(len(DISPLAY_UNITS)))] if rng.random() < 0.35 else ""
-    unit_size = int(size * rng.uniform(0.25, 0.5))
+    unit_font = _font(_line_fonts()[int(rng.integers(len(_line_fonts())))], int(size * rng.uniform(0.25, 0.5)))
+    unit_length = unit_font.getlength(unit)
     left, right = (int(rng.uniform(0.1, 0.6) * size) for _ in range(2))
-    right += int(_font(_line_fonts()[0], unit_size).getlength(unit)) + size // 4 if unit else 0
+    right += int(unit_length) + size // 4 if unit else 0
     top, bottom = (int(rng.uniform(0.1, 0.5) * size) for _ in range(2))
     width = int(left + right + advance * (len(cells) + 0.3))
     lit = Image.new("L", (width, max(size // 2, top + bottom + size + size // 4)))
@@ -400,14 +402,13 @@ def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarr
             lit_draw.text((col, baseline), char, font=font, fill=255, anchor="ls")
         col += font.getlength(everything) * rng.uniform(1.0, 1.04)
     if unit:  # a unit printed beside the reading (not part of its text), at the top or the bottom
-        unit_font = _font(_line_fonts()[int(rng.integers(len(_line_fonts())))], unit_size)
-        row = baseline if rng.random() < 0.6 else baseline - size + unit_size
+        row = baseline if rng.random() < 0.6 else baseline - size + unit_font.size
         lit_draw.text((col + size * rng.uniform(0.05, 0.3), row), unit, font=unit_font, fill=255, anchor="ls")
     lit_mask = np.asarray(lit, np.float32) / 255
     cell_mask = np.asarray(segments, np.float32) / 255
     segment_mask = np.maximum(cell_mask, lit_mask)
     if rng.random() < CROPPED_DISPLAY_SHARE:
-        unit_span = (col, col + size * 0.3 + _font(_line_fonts()[0], unit_size).getlength(unit)) if unit else None
+        unit_span = (col, col + size * 0.3 + unit_length) if unit else None
         return _cropped_to_digits(rng, (lit_mask, segment_mask), cell_mask, unit_span)
     return lit_mask, segment_mask
 
@@ -520,10 +521,11 @@ def handwritten_line(rng: Rng, text: str) -> Image.Image:
     images, by_digit = _mnist_train()
     height = rng.uniform(18, 24)
     fine_pen = rng.random() < 0.4  # a ballpoint on a cheque writes thinner than MNIST's felt tip
+    european = rng.random() < EUROPEAN_HAND_SHARE
     masks = [
         _hand_separator(rng, char, height)
         if char in SEPARATORS
-        else _hand_digit(rng, images, by_digit, int(char), height, fine_pen)
+        else _hand_digit(rng, images, by_digit, int(char), height, fine_pen, european)
         for char in text
     ]
     laid_out = _lay_out(rng, masks, text, rng.uniform(-1, 4), 1.5, 0)
@@ -559,15 +561,47 @@ def handwritten_line(rng: Rng, text: str) -> Image.Image:
 
 
 def _hand_digit(
-    rng: Rng, images: np.ndarray, by_digit: list[np.ndarray], digit: int, height: float, fine_pen: bool = False
+    rng: Rng,
+    images: np.ndarray,
+    by_digit: list[np.ndarray],
+    digit: int,
+    height: float,
+    fine_pen: bool = False,
+    european: bool = False,
 ) -> np.ndarray:
     choices = by_digit[digit]
     glyph = degrade.crop_to_ink(images[choices[int(rng.integers(len(choices)))]])
+    if european and digit in (1, 7):
+        glyph = _european(rng, glyph, digit)
     if fine_pen:
         glyph = _thinned(glyph)
     scale = height * rng.uniform(0.88, 1.12) / glyph.shape[0]
     size = (max(1, round(glyph.shape[1] * scale)), max(1, round(glyph.shape[0] * scale)))
     return np.clip(np.asarray(Image.fromarray(glyph, mode="F").resize(size, Image.Resampling.BILINEAR)), 0, 1)
+
+
+def _european(rng: Rng, glyph: np.ndarray, digit: int) -> np.ndarray:
+    """A 1 with a long up-stroke or a 7 crossed in the middle, as many European hands write them (MNIST's
+    writers rarely do)."""
+    height, width = glyph.shape
+    inked_rows = (glyph > 0.5).sum(axis=1)
+    pen = float(np.clip(np.median(inked_rows[inked_rows > 0]), 1.5, height * 0.2))
+    pad = int(height * 0.45)
+    canvas = Image.fromarray(np.round(np.pad(glyph, ((0, 0), (pad, pad))) * 255).astype(np.uint8), mode="L")
+    top = int(np.flatnonzero(inked_rows)[0])
+    top_cols = np.flatnonzero(glyph[top] > 0.5) if (glyph[top] > 0.5).any() else np.flatnonzero(glyph[top] > 0)
+    if digit == 1:
+        start = (pad + float(top_cols.mean()), top + pen / 2)
+        end = (start[0] - height * rng.uniform(0.2, 0.4), start[1] + height * rng.uniform(0.2, 0.4))
+    else:
+        row = top + height * rng.uniform(0.42, 0.6)
+        cols = np.flatnonzero(glyph[min(height - 1, int(row))] > 0.3)
+        middle = pad + (float(cols.mean()) if len(cols) else width / 2)
+        half = width * rng.uniform(0.2, 0.35)
+        tilt = height * rng.uniform(-0.05, 0.05)
+        start, end = (middle - half, row + tilt), (middle + half, row - tilt)
+    ImageDraw.Draw(canvas).line([start, end], fill=255, width=max(1, round(pen)))
+    return degrade.crop_to_ink(np.asarray(canvas, np.float32) / 255)
 
 
 def _thinned(glyph: np.ndarray) -> np.ndarray:

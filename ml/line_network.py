@@ -50,10 +50,10 @@ def build_line_model() -> keras.Model:
     x = conv_block(x, 64)
     x = layers.Permute((2, 1, 3))(x)  # columns first: 64 x 4 x 64
     x = layers.Reshape((TIME_STEPS, (LINE_HEIGHT // 8) * 64))(x)
-    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dense(160, activation="relu")(x)
     x = layers.Dropout(0.2)(x)
-    x = context_block(x, 96)
-    x = context_block(x, 96)
+    x = context_block(x, 128)
+    x = context_block(x, 128)
     logits = layers.Dense(CLASSES, name="logits")(x)
     return keras.Model(inputs, logits, name="lines")
 

@@ -20,9 +20,9 @@ TEMPERATURES = np.linspace(0.5, 3.0, 26)
 
 @dataclass
 class LineTrainConfig:
-    lines: int = 70_000
+    lines: int = 90_000
     validation_lines: int = 3_000
-    epochs: int = 11
+    epochs: int = 10
     batch_size: int = 64
     learning_rate: float = 2e-3
     real_copies: int = 4  # augmented copies of each real training line, besides the plain one

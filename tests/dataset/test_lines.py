@@ -104,3 +104,25 @@ def test_widened_lines_keep_their_height():
     image, _ = lines.random_line(rng)
     wider = lines._widened(image, 1.8)
     assert wider.height == image.height and abs(wider.width - 1.8 * image.width) <= 1
+
+
+def test_european_one_gets_a_flag_on_its_left():
+    stroke = np.zeros((28, 4), np.float32)
+    stroke[:, :] = 1.0
+    flagged = lines._european(np.random.default_rng(8), stroke, 1)
+    assert flagged.shape[0] == 28 and flagged.shape[1] >= 4 + 0.2 * 28 - 1
+    top_half = flagged[:14]
+    assert top_half[:, : flagged.shape[1] - 4].max() > 0.5  # ink left of the stroke, near its top
+    assert flagged[20:, : flagged.shape[1] - 5].max() < 0.5  # and none at its foot
+
+
+def test_european_seven_gets_crossed_in_the_middle():
+    seven = np.zeros((28, 16), np.float32)
+    seven[:3, :] = 1.0
+    for row in range(3, 28):
+        column = int(15 - row * 10 / 27)
+        seven[row, column : column + 3] = 1.0
+    crossed = lines._european(np.random.default_rng(9), seven, 7)
+    ink_per_row = (crossed > 0.5).sum(axis=1)
+    assert ink_per_row[10:18].max() >= 0.4 * 16  # the stroke alone inks 3 per row
+    assert ink_per_row[22:].max() <= 4
