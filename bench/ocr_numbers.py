@@ -280,6 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     results = {
         "seed": args.seed,
         "model_version": reader.version,
+        "line_model_version": reader.version,
         "tesseract": subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
         if with_tesseract
         else None,

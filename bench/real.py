@@ -153,18 +153,19 @@ def main(argv: list[str] | None = None) -> None:
         return
     if shutil.which("tesseract") is None:
         sys.exit("tesseract not found: apt-get install -y tesseract-ocr")
-    classifier = DigitClassifier.load(args.model)
-    results = {"model_version": classifier.version, "data": str(args.data), "sets": {}}
+    classifier, line_reader = DigitClassifier.load(args.model), LineReader.load(args.line_model)
+    results = {
+        "model_version": classifier.version,
+        "line_model_version": line_reader.version,
+        "data": str(args.data),
+        "sets": {},
+    }
     sets = untrained_part(labelled_sets(args.data, args.limit), trained_sources(args.model))
     for name, items in sets.items():
         digits = "(digits)" in name
         if (args.digits_only and not digits) or (args.lines_only and digits):
             continue
-        results["sets"][name] = (
-            read_digits(items, classifier, args.model)
-            if digits
-            else read_lines(items, LineReader.load(args.line_model))
-        )
+        results["sets"][name] = read_digits(items, classifier, args.model) if digits else read_lines(items, line_reader)
         print_set(name, results["sets"][name])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

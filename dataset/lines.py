@@ -714,11 +714,16 @@ STYLE_WEIGHTS = {"printed": 0.28, "captcha": 0.12, "display": 0.23, "wheels": 0.
 
 
 def random_line(rng: Rng) -> tuple[Image.Image, str]:
-    """One picture of a line of characters and its text, in a random style, sometimes resized to another
-    aspect (crops of readings are often stored at one fixed size, whatever the number of digits)."""
+    """One picture of a line of characters and its text, in a random style."""
     names = list(STYLES)
     weights = np.array([STYLE_WEIGHTS[name] for name in names])
     style = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+    return line_in_style(rng, style)
+
+
+def line_in_style(rng: Rng, style: str) -> tuple[Image.Image, str]:
+    """One picture of a line in `style` (a key of STYLES) and its text, sometimes resized to another aspect
+    (crops of readings are often stored at one fixed size, whatever the number of digits)."""
     text = text_for_style(rng, style)
     picture = STYLES[style](rng, text)
     if rng.random() < RESIZED_ASPECT_SHARE:

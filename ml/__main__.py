@@ -1,4 +1,4 @@
-"""python -m ml {train, train-lines, evaluate, predict}."""
+"""python -m ml {train, train-lines, evaluate, line-card, predict}."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     evaluate_parser.add_argument("--dataset", type=Path, default=None)
     evaluate_parser.add_argument("--artifacts", type=Path, default=None)
 
+    card_parser = commands.add_parser("line-card", help="measure the line reader and write its card")
+    card_parser.add_argument("--artifact", type=Path, default=None, help="the line reader's .tflite")
+    card_parser.add_argument("--per-style", type=int, default=250, help="fresh generated lines per style")
+
     predict_parser = commands.add_parser("predict", help="classify image files, one JSON line each")
     predict_parser.add_argument("paths", nargs="+", type=Path)
     predict_parser.add_argument(
@@ -45,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         "train": run_train,
         "train-lines": run_train_lines,
         "evaluate": run_evaluate,
+        "line-card": run_line_card,
         "predict": run_predict,
     }
     commands_run[args.command](args)
@@ -78,6 +83,14 @@ def run_evaluate(args) -> None:
 
     kwargs = {key: value for key, value in (("dataset_dir", args.dataset), ("artifacts_dir", args.artifacts)) if value}
     print(json.dumps(evaluate(**kwargs), indent=2))
+
+
+def run_line_card(args) -> None:
+    from ml.line_card import measure, write
+    from ml.lines import DEFAULT_LINE_ARTIFACT
+
+    artifact = args.artifact or DEFAULT_LINE_ARTIFACT
+    print(f"written {write(measure(artifact, args.per_style), artifact)}")
 
 
 def run_predict(args) -> None:

@@ -47,12 +47,18 @@ def _line_chunk(chunk: tuple[int, int, int, int]) -> tuple[np.ndarray, list[str]
     inputs, texts = [], []
     for _ in range(size):
         picture, text = random_line(rng)
-        try:
-            inputs.append(np.round(to_line_input(picture) * 255).astype(np.uint8))
-        except ImageError:
-            continue
-        texts.append(text)
+        if (stored := stored_line_input(picture)) is not None:
+            inputs.append(stored)
+            texts.append(text)
     return np.stack(inputs), texts
+
+
+def stored_line_input(picture) -> np.ndarray | None:
+    """The picture's line input as uint8, or None for a picture without ink."""
+    try:
+        return np.round(to_line_input(picture) * 255).astype(np.uint8)
+    except ImageError:
+        return None
 
 
 def real_lines(seed: int, part: str, copies: int) -> tuple[np.ndarray, list[str]]:
