@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     lines_parser.add_argument("--lines", type=int, default=None, help="generated training lines")
     lines_parser.add_argument("--epochs", type=int, default=None)
     lines_parser.add_argument("--artifact", type=Path, default=None)
+    lines_parser.add_argument("--learning-rate", type=float, default=None)
+    lines_parser.add_argument(
+        "--start-from", type=Path, default=None, help="continue from these weights (e.g. ml/artifacts/lines.weights.h5)"
+    )
 
     evaluate_parser = commands.add_parser("evaluate", help="write the model card")
     evaluate_parser.add_argument("--dataset", type=Path, default=None)
@@ -72,7 +76,14 @@ def run_train_lines(args) -> None:
     from ml.train_lines import LineTrainConfig, train_lines
 
     config = LineTrainConfig()
-    for field, value in (("lines", args.lines), ("epochs", args.epochs), ("artifact", args.artifact)):
+    options = {
+        "lines": args.lines,
+        "epochs": args.epochs,
+        "artifact": args.artifact,
+        "learning_rate": args.learning_rate,
+        "start_from": args.start_from,
+    }
+    for field, value in options.items():
         if value is not None:
             setattr(config, field, value)
     print(json.dumps(train_lines(config), indent=2))

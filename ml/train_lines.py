@@ -29,6 +29,12 @@ class LineTrainConfig:
     seed: int = 0
     workers: int = 2
     artifact: Path = DEFAULT_LINE_ARTIFACT
+    start_from: Path | None = None  # trained weights (a `weights_path`) to continue from instead of a fresh network
+
+
+def weights_path(artifact: Path) -> Path:
+    """Where the trained Keras weights are kept beside the artifact, so that training can continue from them."""
+    return artifact.with_suffix(".weights.h5")
 
 
 def generated_lines(seed: int, purpose: int, count: int, workers: int) -> tuple[np.ndarray, list[str]]:
@@ -100,6 +106,8 @@ def train_lines(config: LineTrainConfig) -> dict:
     validation_inputs, validation_texts = _joined(generated_validation, real_validation)
     generation_seconds = time.time() - started
     model = build_line_model()
+    if config.start_from is not None:
+        model.load_weights(config.start_from)
     steps = int(np.ceil(len(texts) / config.batch_size)) * config.epochs
     model.compile(
         optimizer=keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)),
@@ -119,6 +127,7 @@ def train_lines(config: LineTrainConfig) -> dict:
     logits = model.predict(as_line_batch(validation_inputs), batch_size=256, verbose=0)
     temperature = fit_line_temperature(logits, validation_texts)
     export(model, temperature, config.artifact)
+    model.save_weights(weights_path(config.artifact))
     probabilities = calibration.softmax(logits, temperature)
     generated_count = len(generated_validation[1])
     metrics = {
@@ -128,6 +137,8 @@ def train_lines(config: LineTrainConfig) -> dict:
         "temperature": temperature,
         "training_lines": len(texts),
         "epochs": config.epochs,
+        "learning_rate": config.learning_rate,
+        "started_from": str(config.start_from) if config.start_from else None,
         "parameters": int(model.count_params()),
         "generation_seconds": round(generation_seconds, 1),
         "training_seconds": round(time.time() - started, 1),
