@@ -24,6 +24,8 @@ Rng = np.random.Generator
 
 FONT_SIZES = (24, 32, 40, 48, 56)  # DSEG rendering sizes (pixels)
 MIN_LUMA_CONTRAST = 75.0  # grey levels between lit segments and background, judged on contact sheets
+SHADED_LCD_SHARE = 0.3  # LCDs photographed in a dim room: the display darker than the casing around it
+BEZEL_SHARE = 0.5
 
 # Segments a..g: top, upper right, lower right, bottom, lower left, upper left, middle.
 SEVEN_SEGMENTS = {
@@ -98,6 +100,8 @@ def random_display_digit(rng: Rng, digit: int) -> Image.Image:
     digit_height = float(np.clip(stored_height * rng.uniform(0.6, 0.9), 24, 56))  # working resolution
     render = _random_renderer(rng, led, digit_height)
     look = _legible_look(rng, led)
+    if not led and rng.random() < SHADED_LCD_SHARE:
+        look = _in_shadow(rng, look)
     lit, segments, window, margins = _scene(rng, render, digit)
     picture = _paint(rng, lit, segments, look)
     picture = _add_bezel(rng, picture, window, margins)
@@ -409,6 +413,13 @@ def _led_look(rng: Rng) -> Look:
     return Look(np.clip(background, 0, 255), np.clip(lit, 0, 255), np.clip(unlit, 0, 255), glow, False)
 
 
+def _in_shadow(rng: Rng, look: Look) -> Look:
+    """The display's glass in shadow: every colour darker, the contrast with it (the casing's bezel keeps its
+    own light, so it can outshine the digit, as on real meter photos)."""
+    light = rng.uniform(0.25, 0.6)
+    return Look(look.background * light, look.lit * light, look.unlit * light, look.glow, look.glass_texture)
+
+
 def _paint(rng: Rng, lit: np.ndarray, segments: np.ndarray, look: Look) -> np.ndarray:
     """RGB float picture: background, unlit segments over it, lit segments on top, LED glow."""
     background, unlit, lit_colour = (colour.astype(np.float32) for colour in (look.background, look.unlit, look.lit))
@@ -426,13 +437,15 @@ def _paint(rng: Rng, lit: np.ndarray, segments: np.ndarray, look: Look) -> np.nd
 
 
 def _add_bezel(rng: Rng, picture: np.ndarray, window: Box, margins: Box) -> np.ndarray:
-    """The display window's edge: a dark or light band from outside the window into its margin."""
-    if rng.random() > 0.35:
+    """The display window's edge: a dark or light band from outside the window into its margin, on one or
+    two sides; often the casing's top and bottom edges together, as a crop of one digit cut from a row has."""
+    if rng.random() > BEZEL_SHARE:
         return picture
     top, left, height, width = window
-    colour = rng.uniform(0, 60, 3) if rng.random() < 0.7 else rng.uniform(170, 240) + rng.uniform(-10, 10, 3)
+    colour = rng.uniform(0, 60, 3) if rng.random() < 0.5 else rng.uniform(150, 240) + rng.uniform(-10, 10, 3)
     picture = picture.copy()
-    for side in rng.permutation(4)[: rng.integers(1, 3)]:
+    sides = (0, 1) if rng.random() < 0.4 else rng.permutation(4)[: rng.integers(1, 3)]
+    for side in sides:
         depth = min(int(rng.uniform(0.04, 0.12) * (height if side < 2 else width)), margins[side] * 3 // 4)
         if side == 0:
             picture[: top + depth] = colour

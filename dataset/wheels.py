@@ -29,6 +29,8 @@ NARROWEST_STRETCH = 0.6  # a wide font is squeezed this far before the digit is 
 MIN_LUMA_CONTRAST = 70  # grey levels between drum and digit: red on black must not vanish in grey
 MIN_EDGE_LIGHT = 0.45  # of the drum's light that the labelled digit's ends keep in the curvature's shade
 TILT_MARGIN = 0.06  # of the stored size, drawn around the picture so a tilt leaves no empty corners
+DIM_DRUM_SHARE = 0.35  # light drums photographed in a dim room, grey rather than white
+RED_SURROUND_SHARE = 0.25  # the red frame round a meter's decimal wheels
 SKIPPED_STYLES = ("Italic", "Oblique", "Ita.", "Thin", "Hairline", "Light", "Z003")
 CONDENSED_STYLES = ("Narrow", "Cond")
 BOLD_STYLES = ("Bold", "Black", "Heavy", "Demi", "Semibold", "Medium")
@@ -87,7 +89,7 @@ def _random_layout(rng: Rng, height: float, width: float) -> Layout:
     margin = TILT_MARGIN * max(height, width) * scale
     inner_height, inner_width = height * scale, width * scale
     top, bottom = (_band(rng, 0.5, 0.14) * inner_height for _ in range(2))
-    left, right = (_band(rng, 0.4, 0.2) * inner_width for _ in range(2))
+    left, right = (_band(rng, 0.3, 0.25) * inner_width for _ in range(2))
     sliver_side = int(rng.choice([-1, 1])) if rng.random() < 0.2 else 0
     sliver_width = rng.uniform(0.05, 0.12) * inner_width
     if sliver_side < 0:
@@ -157,7 +159,7 @@ def _shading_limit(angle: float) -> float:
 def _wheel_colours(rng: Rng) -> tuple[np.ndarray, np.ndarray]:
     """(drum, digit) colours: dark on light, white on black, and the red decimal wheels."""
     while True:
-        light = rng.uniform(165, 245) + rng.uniform(-10, 10, 3)
+        light = rng.uniform(95 if rng.random() < DIM_DRUM_SHARE else 165, 245) + rng.uniform(-10, 10, 3)
         dark = rng.uniform(8, 60) + rng.uniform(-6, 6, 3)
         white = rng.uniform(195, 250) + rng.uniform(-6, 6, 3)
         red = np.array([rng.uniform(150, 220), rng.uniform(15, 55), rng.uniform(20, 60)])
@@ -204,7 +206,7 @@ def _frame(rng: Rng, layout: Layout, drum: np.ndarray) -> np.ndarray:
         colour = rng.uniform(10, 60) + rng.uniform(-5, 5, 3)
     elif roll < 0.65:
         colour = rng.uniform(90, 180) + rng.uniform(-8, 8, 3)
-    elif roll < 0.85:
+    elif roll < 1 - RED_SURROUND_SHARE:
         colour = rng.uniform(170, 230) + rng.uniform(-8, 12, 3)
     else:
         colour = drum if drum[0] > drum[1] + 60 else np.array([rng.uniform(130, 200), 30.0, 35.0])
