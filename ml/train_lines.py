@@ -40,8 +40,11 @@ def weights_path(artifact: Path) -> Path:
 def generated_lines(seed: int, purpose: int, count: int, workers: int) -> tuple[np.ndarray, list[str]]:
     """(N, 32, 256) uint8 inputs and their texts, drawn reproducibly chunk by chunk."""
     chunks = [(seed, purpose, start, min(CHUNK, count - start)) for start in range(0, count, CHUNK)]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        parts = pool.map(_line_chunk, chunks, chunksize=1)
+    if workers == 1:  # in this process: no fork, which would hang in a process that has trained already
+        parts = list(map(_line_chunk, chunks))
+    else:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_line_chunk, chunks, chunksize=1)
     return np.concatenate([inputs for inputs, _ in parts]), [text for _, texts in parts for text in texts]
 
 

@@ -9,7 +9,7 @@ import pytest
 from ml import train_lines as train_lines_module
 from ml.train_lines import LineTrainConfig, generated_lines, train_lines, weights_path
 
-TINY = {"lines": 64, "validation_lines": 32, "epochs": 1, "real_copies": 0}
+TINY = {"lines": 64, "validation_lines": 32, "epochs": 1, "real_copies": 0, "workers": 1}
 
 
 @pytest.fixture(scope="module", autouse=True)
