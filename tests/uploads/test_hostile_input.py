@@ -76,7 +76,7 @@ def encrypted_member_zip(inner: dict[str, bytes]) -> bytes:
 def exif_rotated_jpeg(digit: int) -> bytes:
     """The digit stored rotated, with the EXIF orientation that turns it upright again."""
     upright = digit_image(digit, size=64)
-    stored = upright.transpose(PILImage.Transpose.ROTATE_270)
+    stored = upright.transpose(PILImage.Transpose.ROTATE_90)
     exif = PILImage.Exif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
     return encode(stored, "JPEG", quality=95, exif=exif.tobytes())
