@@ -414,8 +414,8 @@ def _led_look(rng: Rng) -> Look:
 
 
 def _in_shadow(rng: Rng, look: Look) -> Look:
-    """The display's glass in shadow: every colour darker, the contrast with it (the casing's bezel keeps its
-    own light, so it can outshine the digit, as on real meter photos)."""
+    """The display's glass in shadow: every colour, and so the digit's contrast, darker. The casing's bezel
+    keeps its own light, so it can outshine the digit, as on real meter photos."""
     light = rng.uniform(0.25, 0.6)
     return Look(look.background * light, look.lit * light, look.unlit * light, look.glow, look.glass_texture)
 
