@@ -9,7 +9,7 @@ bezel, perspective, uneven light, glare, resizing, blur, sensor noise and JPEG.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Callable
 
@@ -417,7 +417,7 @@ def _in_shadow(rng: Rng, look: Look) -> Look:
     """The display's glass in shadow: every colour, and so the digit's contrast, darker. The casing's bezel
     keeps its own light, so it can outshine the digit, as on real meter photos."""
     light = rng.uniform(0.25, 0.6)
-    return Look(look.background * light, look.lit * light, look.unlit * light, look.glow, look.glass_texture)
+    return replace(look, background=look.background * light, lit=look.lit * light, unlit=look.unlit * light)
 
 
 def _paint(rng: Rng, lit: np.ndarray, segments: np.ndarray, look: Look) -> np.ndarray:
