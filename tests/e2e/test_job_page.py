@@ -77,10 +77,21 @@ def test_review_filter_keyboard_correction_and_csv_download(live_server, celery_
     stored = {row["name"]: row for row in all_results(created["results_url"])}
     assert stored[name]["corrected_label"] == 3
 
-    page.click("#reread")  # only the flagged ones, as the filter is on; the correction stays
-    wait_for_job(created["url"], until=lambda state: state["finished_at"] != job["finished_at"], timeout=60)
-    page.wait_for_function("document.getElementById('status').textContent === 'done'", timeout=60_000)
-    assert page.text_content("#flagged") == str(flagged) and page.is_hidden("#job-error")
+    with page.expect_response(lambda response: response.url.endswith("/reread/")) as reread_info:
+        page.click("#reread")  # only the flagged ones, as the filter is on; the correction stays
+    sent_back = reread_info.value.json()
+    assert (sent_back["status"], sent_back["processed"]) == ("running", 12 - flagged)
+    reread = wait_for_job(
+        created["url"], until=lambda state: state["finished_at"] not in (None, job["finished_at"]), timeout=60
+    )
+    assert reread["flagged"] == flagged, "the same pictures, read again, are as doubtful as before"
+    # Both fields in one check: the page may still show the state from before the click for a moment.
+    page.wait_for_function(
+        f"document.getElementById('status').textContent === 'done'"
+        f" && document.getElementById('flagged').textContent === '{flagged}'",
+        timeout=60_000,
+    )
+    assert page.is_hidden("#job-error")
     assert {row["name"]: row for row in all_results(created["results_url"])}[name]["corrected_label"] == 3
 
     with page.expect_download() as download_info:
