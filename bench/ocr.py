@@ -110,7 +110,9 @@ def run_auto(
     predictions: list[int | None] = [None] * len(images)
     for index, digit in zip(readable, given_a_digit(outputs).argmax(axis=1)):
         predictions[index] = int(digit)
-    for index in lines_in_doubtful_pictures([images[index] for index in readable], outputs, lambda: line_reader):
+    for index in lines_in_doubtful_pictures(
+        [images[index] for index in readable], outputs, lambda: line_reader, classifier
+    ):
         predictions[readable[index]] = None
     return predictions, time.perf_counter() - started
 

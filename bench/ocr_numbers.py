@@ -30,8 +30,8 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from dataset import degrade, fonts, handwritten
 from ml.inference import DigitClassifier, given_a_digit
 from ml.lines import LineReader
-from ml.preprocess import ImageError, open_image, to_line_input, to_network_input
-from ml.reading import lines_in_doubtful_pictures
+from ml.preprocess import ImageError, line_input, open_image, to_network_input
+from ml.reading import confirm_doubtful_digits, lines_in_doubtful_pictures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,11 +130,14 @@ def png_bytes(image: Image.Image) -> bytes:
     return output.getvalue()
 
 
-def our_reading(data: bytes, reader: LineReader) -> str:
+def our_reading(data: bytes, reader: LineReader, classifier: DigitClassifier) -> str:
+    """As the service reads in `number` mode: the line reader, the digits it doubts read again by the digit network."""
     try:
-        return reader.read(to_line_input(open_image(data))[None])[0].text
+        picture = open_image(data)
+        line, placement = line_input(picture)
     except ImageError:
         return ""
+    return confirm_doubtful_digits(reader.read(line[None], [placement]), [picture], classifier)[0].text
 
 
 def auto_reading(data: bytes, classifier: DigitClassifier, reader: LineReader) -> str:
@@ -144,7 +147,7 @@ def auto_reading(data: bytes, classifier: DigitClassifier, reader: LineReader) -
         outputs = classifier.predict_all(to_network_input(picture)[None])
     except ImageError:
         return ""
-    lines = lines_in_doubtful_pictures([picture], outputs, lambda: reader)
+    lines = lines_in_doubtful_pictures([picture], outputs, lambda: reader, classifier)
     return lines[0].text if lines else str(int(given_a_digit(outputs)[0].argmax()))
 
 
@@ -224,16 +227,17 @@ def build_sets(per_set: int, seed: int) -> dict[str, tuple[list[bytes], list[str
     return sets
 
 
-def evaluate_set(pictures, truths, infos, reader: LineReader, with_tesseract: bool, classifier=None) -> dict:
-    ours, our_seconds = run_reader(lambda data: our_reading(data, reader), pictures)
+def evaluate_set(
+    pictures, truths, infos, reader: LineReader, with_tesseract: bool, classifier: DigitClassifier
+) -> dict:
+    ours, our_seconds = run_reader(lambda data: our_reading(data, reader, classifier), pictures)
     report = {"ours": score(truths, ours, our_seconds)}
     report["ours"]["touching"] = subset_accuracy(truths, ours, infos, "touching", True)
     report["ours"]["separate"] = subset_accuracy(truths, ours, infos, "touching", False)
-    if classifier is not None:
-        auto, auto_seconds = run_reader(lambda data: auto_reading(data, classifier, reader), pictures)
-        report["auto"] = score(truths, auto, auto_seconds)
-        report["auto"]["touching"] = subset_accuracy(truths, auto, infos, "touching", True)
-        report["auto"]["separate"] = subset_accuracy(truths, auto, infos, "touching", False)
+    auto, auto_seconds = run_reader(lambda data: auto_reading(data, classifier, reader), pictures)
+    report["auto"] = score(truths, auto, auto_seconds)
+    report["auto"]["touching"] = subset_accuracy(truths, auto, infos, "touching", True)
+    report["auto"]["separate"] = subset_accuracy(truths, auto, infos, "touching", False)
     if with_tesseract:
         theirs, their_seconds = run_reader(tesseract_reading, pictures)
         report["tesseract"] = score(truths, theirs, their_seconds)

@@ -117,13 +117,13 @@ def read_digits(items: list[tuple[Path, str]], classifier: DigitClassifier, mode
     }
 
 
-def read_lines(items: list[tuple[Path, str]], reader: LineReader) -> dict:
+def read_lines(items: list[tuple[Path, str]], reader: LineReader, classifier: DigitClassifier) -> dict:
     """Whole strings with the line reader, Tesseract `--psm 7` beside. A set whose labels never write a
     separator leaves them out even where the picture shows one (a meter's painted decimal comma, a
     cheque's points), so there both readings are compared by their digits alone."""
     pictures = [path.read_bytes() for path, _ in items]
     truths = [label for _, label in items]
-    ours, seconds = ocr_numbers.run_reader(lambda data: ocr_numbers.our_reading(data, reader), pictures)
+    ours, seconds = ocr_numbers.run_reader(lambda data: ocr_numbers.our_reading(data, reader, classifier), pictures)
     tesseract, tesseract_seconds = ocr_numbers.run_reader(ocr_numbers.tesseract_reading, pictures)
     if all(truth.isdigit() for truth in truths):
         ours, tesseract = digits_of(ours), digits_of(tesseract)
@@ -165,7 +165,9 @@ def main(argv: list[str] | None = None) -> None:
         digits = "(digits)" in name
         if (args.digits_only and not digits) or (args.lines_only and digits):
             continue
-        results["sets"][name] = read_digits(items, classifier, args.model) if digits else read_lines(items, line_reader)
+        results["sets"][name] = (
+            read_digits(items, classifier, args.model) if digits else read_lines(items, line_reader, classifier)
+        )
         print_set(name, results["sets"][name])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -26,6 +26,14 @@ class LineReading:
     confidence: float  # the chance that every character is right: product of theirs
     characters: list[dict] = field(default_factory=list)  # {"character", "confidence", "steps": [first, last]}
 
+    @classmethod
+    def of(cls, characters: list[dict]) -> "LineReading":
+        return cls(
+            text="".join(character["character"] for character in characters),
+            confidence=float(np.prod([character["confidence"] for character in characters])) if characters else 0.0,
+            characters=characters,
+        )
+
     @property
     def digits(self) -> str:
         return "".join(character for character in self.text if character.isdigit())
@@ -77,11 +85,7 @@ def decode(steps: np.ndarray) -> LineReading:
             continue
         confidence = float(steps[first : last + 1, best[first]].max())
         characters.append({"character": ALPHABET[best[first] - 1], "confidence": confidence, "steps": [first, last]})
-    return LineReading(
-        text="".join(character["character"] for character in characters),
-        confidence=float(np.prod([character["confidence"] for character in characters])) if characters else 0.0,
-        characters=characters,
-    )
+    return LineReading.of(characters)
 
 
 def place_characters(reading: LineReading, placement: LinePlacement) -> None:

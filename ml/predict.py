@@ -15,7 +15,7 @@ import numpy as np
 from ml.inference import DigitClassifier, top_k
 from ml.lines import LineReader, LineReading
 from ml.preprocess import ImageError, line_input, open_image, prepare
-from ml.reading import digit_probabilities
+from ml.reading import confirm_doubtful_digits, digit_probabilities, doubts_a_digit
 
 PARALLEL_FROM = 64  # fewer files are prepared in this process: starting workers would cost more
 
@@ -38,21 +38,33 @@ def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator
 
 def predict_numbers(paths: list[Path], model_path: Path | None = None, batch: int = 256) -> Iterator[dict]:
     """`{"path", "text", "confidence", "digits"}` per image: the line it shows, separators in `text`,
-    `digits` digit by digit with boxes. Read with the line reader, `batch` images at a time."""
-    reader = LineReader.load(model_path)
+    `digits` digit by digit with boxes. Read with the line reader, `batch` images at a time; the digits
+    it doubts are read again by the digit network, as the service does."""
+    reader, classifier = LineReader.load(model_path), DigitClassifier.load()
     prepared = _prepared_files(paths, _line_input_of)
     while chunk := list(islice(prepared, batch)):
-        yield from _numbers(chunk, reader)
+        yield from _numbers(chunk, reader, classifier)
 
 
-def _numbers(chunk: list[tuple[Path, tuple | None, str | None]], reader: LineReader) -> Iterator[dict]:
+def _numbers(
+    chunk: list[tuple[Path, tuple | None, str | None]], reader: LineReader, classifier: DigitClassifier
+) -> Iterator[dict]:
     lines = {path: line for path, line, error in chunk if error is None}
     readings = {}
     if lines:
         inputs, placements = zip(*lines.values())
         readings = dict(zip(lines, reader.read(np.stack(inputs), list(placements))))
+        readings.update(_confirmed(readings, classifier))
     for path, _, error in chunk:
         yield _number_answer(path, readings[path]) if error is None else {"path": str(path), "error": error}
+
+
+def _confirmed(readings: dict[Path, LineReading], classifier: DigitClassifier) -> dict[Path, LineReading]:
+    """The readings with a doubtful digit, confirmed from their pictures (opened again: the pictures were
+    prepared in other processes, and few readings need them)."""
+    doubtful = [path for path, reading in readings.items() if doubts_a_digit(reading)]
+    pictures = [open_image(path.read_bytes()) for path in doubtful]
+    return dict(zip(doubtful, confirm_doubtful_digits([readings[path] for path in doubtful], pictures, classifier)))
 
 
 def _prepared_files(paths: list[Path], prepare_bytes: Callable) -> Iterator[tuple[Path, object, str | None]]:

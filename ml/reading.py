@@ -1,5 +1,5 @@
-"""Single digits from pictures: the network's digit probabilities for their network inputs, and
-`auto` mode's choice of reader."""
+"""Single digits from pictures: the network's digit probabilities for their network inputs,
+`auto` mode's choice of reader, and the digit network's second look at the digits a line reader doubts."""
 
 from __future__ import annotations
 
@@ -9,9 +9,16 @@ import numpy as np
 from PIL import Image
 
 from ml.inference import DIGITS, given_a_digit
+from ml.lines import LineReading
 from ml.preprocess import ImageError, line_input, to_network_input
 
 AUTO_ONE_DIGIT_CONFIDENCE = 0.8  # below it, the line reader has a look (and hands one-character lines back)
+# A line's digit read at less than DOUBTED_DIGIT is read again by the digit network, over the picture's
+# columns between its neighbours; its answer stands when it takes the piece for a digit and is at least
+# DIGIT_NETWORK_SURE of it. Chosen on the captcha validation part and fresh generated lines (see
+# docs/model-history.md, "The digit network's second look at a line's doubtful digits").
+DOUBTED_DIGIT = 0.7
+DIGIT_NETWORK_SURE = 0.97
 
 
 def takes_for_one_digit(outputs: np.ndarray) -> np.ndarray:
@@ -22,10 +29,13 @@ def takes_for_one_digit(outputs: np.ndarray) -> np.ndarray:
     return (outputs[:, DIGITS] < 0.5) & (given_a_digit(outputs).max(axis=1) >= AUTO_ONE_DIGIT_CONFIDENCE)
 
 
-def lines_in_doubtful_pictures(pictures: Sequence[Image.Image], outputs: np.ndarray, load_line_reader) -> dict:
+def lines_in_doubtful_pictures(
+    pictures: Sequence[Image.Image], outputs: np.ndarray, load_line_reader, classifier
+) -> dict:
     """`auto`: {index: LineReading} of the pictures the digit network does not take for one digit, read
-    by the line reader (`load_line_reader()`, called only if there are any); only lines of two or more
-    characters (for one, the digit network's answer stands), and none where the line reader finds no ink."""
+    by the line reader (`load_line_reader()`, called only if there are any) with `confirm_doubtful_digits`;
+    only lines of two or more characters (for one, the digit network's answer stands), and none where the
+    line reader finds no ink."""
     doubtful, prepared = [], []
     for index, (picture, one_digit) in enumerate(zip(pictures, takes_for_one_digit(outputs))):
         if one_digit:
@@ -39,7 +49,58 @@ def lines_in_doubtful_pictures(pictures: Sequence[Image.Image], outputs: np.ndar
         return {}
     inputs, placements = zip(*prepared)
     readings = load_line_reader().read(np.stack(inputs), list(placements))
+    readings = confirm_doubtful_digits(readings, [pictures[index] for index in doubtful], classifier)
     return {index: line for index, line in zip(doubtful, readings) if len(line.characters) > 1}
+
+
+def confirm_doubtful_digits(
+    readings: Sequence[LineReading], pictures: Sequence[Image.Image], classifier
+) -> list[LineReading]:
+    """The readings (read with their placements, so their characters have boxes) with each digit the line
+    reader doubts read again by the digit network from its picture, all in one batch; where the network
+    is sure, its digit and confidence replace the line reader's."""
+    doubted, inputs = [], []
+    for line, (reading, picture) in enumerate(zip(readings, pictures)):
+        digits = [index for index, character in enumerate(reading.characters) if character["character"].isdigit()]
+        columns = _digit_columns([reading.characters[index]["box"] for index in digits], picture.width)
+        for index, (left, right) in zip(digits, columns):
+            if reading.characters[index]["confidence"] >= DOUBTED_DIGIT or right - left < 2:
+                continue
+            try:
+                inputs.append(to_network_input(picture.crop((left, 0, right, picture.height))))
+            except ImageError:
+                continue
+            doubted.append((line, index))
+    if not doubted:
+        return list(readings)
+    characters = [[dict(character) for character in reading.characters] for reading in readings]
+    for (line, index), output in zip(doubted, classifier.predict_all(np.stack(inputs))):
+        probabilities = given_a_digit(output[None])[0]
+        if output[DIGITS] < 0.5 and probabilities.max() >= DIGIT_NETWORK_SURE:
+            characters[line][index].update(
+                character=str(int(probabilities.argmax())), confidence=float(probabilities.max())
+            )
+    return [LineReading.of(line) for line in characters]
+
+
+def doubts_a_digit(reading: LineReading) -> bool:
+    return any(c["character"].isdigit() and c["confidence"] < DOUBTED_DIGIT for c in reading.characters)
+
+
+def _digit_columns(boxes: list[list[int]], width: int) -> list[tuple[int, int]]:
+    """(left, right) picture columns of each digit: from halfway to the previous digit's centre to halfway
+    to the next one's (half the usual spacing at the line's ends). The line reader's box of a digit is
+    only the few columns where its alignment peaked, narrower than the digit."""
+    centres = [(box[0] + box[2]) / 2 for box in boxes]
+    half = float(np.median(np.diff(centres))) / 2 if len(centres) > 1 else width / 2
+    bounds = (
+        [centres[0] - half] + [(a + b) / 2 for a, b in zip(centres, centres[1:])] + [centres[-1] + half]
+        if centres
+        else []
+    )
+    return [
+        (max(0, int(left)), min(width, max(int(left) + 2, round(right)))) for left, right in zip(bounds, bounds[1:])
+    ]
 
 
 def digit_probabilities(inputs: np.ndarray, classifier) -> np.ndarray:

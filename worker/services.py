@@ -3,7 +3,8 @@ results in one transaction. Writing only rows still pending makes a redelivered 
 
 Modes: `digit` reads every image with the digit network; `number` with the line reader; `auto` with
 the digit network, and the line reader reads again the images that network does not take for one
-digit, unless it finds one character (or none) there (`ml.reading.lines_in_doubtful_pictures`)."""
+digit, unless it finds one character (or none) there (`ml.reading.lines_in_doubtful_pictures`). The
+digits the line reader doubts are read again by the digit network (`ml.reading.confirm_doubtful_digits`)."""
 
 import logging
 import time
@@ -17,7 +18,7 @@ from django.utils import timezone
 from ml.inference import DIGITS, given_a_digit, top_k
 from ml.lines import LineReading
 from ml.preprocess import ImageError, line_input, open_image, to_network_input
-from ml.reading import lines_in_doubtful_pictures
+from ml.reading import confirm_doubtful_digits, lines_in_doubtful_pictures
 from uploads.models import Image, Job
 from uploads.pictures import Pictures, read_pictures
 from uploads.services import count_results, finish_job_if_complete, mark_job_running
@@ -106,9 +107,9 @@ def read_chunk(images, *, upload_name: str, mode: str, classifier, line_reader=N
     def load_line_reader():
         return line_reader or get_line_reader()
 
-    numbers = read_lines(lines, load_line_reader()) if lines else {}
+    numbers = read_lines(lines, pictures, load_line_reader(), classifier) if lines else {}
     if mode == Job.Mode.AUTO:
-        found = lines_in_doubtful_pictures(list(pictures.values()), outputs, load_line_reader)
+        found = lines_in_doubtful_pictures(list(pictures.values()), outputs, load_line_reader, classifier)
         numbers = {list(pictures)[index]: line for index, line in found.items()}
     digits = {image_id: row for image_id, row in zip(inputs, given_a_digit(outputs)) if image_id not in numbers}
     versions = {image_id: classifier.version for image_id in digits}
@@ -119,9 +120,9 @@ def read_chunk(images, *, upload_name: str, mode: str, classifier, line_reader=N
 
 
 def read_images(stored: Pictures, *, mode: str):
-    """Per image: the digit network's input (and in `auto` mode the picture, should the line reader
-    need it), or in `number` mode the line reader's input and placement; or a readable reason why it
-    could not be read."""
+    """Per image: the digit network's input, or in `number` mode the line reader's input and placement;
+    the picture, should the line reader need it (`auto`) or the digit network read its digits again
+    (`number`); or a readable reason why it could not be read."""
     inputs, lines, pictures, errors = {}, {}, {}, dict(stored.errors)
     for image_id, data in stored.data.items():
         try:
@@ -130,17 +131,18 @@ def read_images(stored: Pictures, *, mode: str):
                 lines[image_id] = line_input(picture)
             else:
                 inputs[image_id] = to_network_input(picture)
-            if mode == Job.Mode.AUTO:
+            if mode != Job.Mode.DIGIT:
                 pictures[image_id] = picture
         except ImageError as exc:
             errors[image_id] = str(exc)
     return inputs, lines, pictures, errors
 
 
-def read_lines(lines: dict, line_reader) -> dict:
-    """image id -> LineReading, one batch through the line reader."""
+def read_lines(lines: dict, pictures: dict, line_reader, classifier) -> dict:
+    """image id -> LineReading, one batch through the line reader, one through the digit network."""
     line_inputs, placements = zip(*lines.values())
-    return dict(zip(lines, line_reader.read(np.stack(line_inputs), list(placements))))
+    readings = line_reader.read(np.stack(line_inputs), list(placements))
+    return dict(zip(lines, confirm_doubtful_digits(readings, [pictures[image_id] for image_id in lines], classifier)))
 
 
 def digit_row(image_id, probabilities: np.ndarray, *, threshold: float) -> Image:

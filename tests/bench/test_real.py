@@ -53,13 +53,13 @@ def test_a_set_the_network_trained_on_is_read_on_its_test_part_only():
 
 
 def test_lines_of_a_set_whose_labels_leave_separators_out_are_compared_by_their_digits(tmp_path, monkeypatch):
-    monkeypatch.setattr(real.ocr_numbers, "our_reading", lambda data, reader: "013414,9")
+    monkeypatch.setattr(real.ocr_numbers, "our_reading", lambda data, reader, classifier: "013414,9")
     monkeypatch.setattr(real.ocr_numbers, "tesseract_reading", lambda data: "0134 149")
     picture = tmp_path / "strip.png"
     picture.write_bytes(number_png("0134149", height=32))
 
-    without_separators = real.read_lines([(picture, "0134149")], reader=None)
-    with_separators = real.read_lines([(picture, "0134149"), (picture, "4824.0")], reader=None)
+    without_separators = real.read_lines([(picture, "0134149")], reader=None, classifier=None)
+    with_separators = real.read_lines([(picture, "0134149"), (picture, "4824.0")], reader=None, classifier=None)
 
     assert without_separators["digit-ocr"]["string_accuracy"] == 1.0
     assert without_separators["tesseract --psm 7"]["string_accuracy"] == 1.0

@@ -1,13 +1,23 @@
-"""Reading single digits: one look, the network's, at the picture as it is."""
+"""Reading single digits: one look, the network's, at the picture as it is; and its second look at the
+digits a line reader doubts."""
+
+import io
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from ml.inference import DigitClassifier, given_a_digit
-from ml.preprocess import to_network_input
-from ml.reading import digit_probabilities, read_digit_pictures
-from tests.factories import above_a_bold_underline, beside_a_bright_label
+from ml.lines import LineReader, LineReading
+from ml.preprocess import line_input, to_network_input
+from ml.reading import (
+    DIGIT_NETWORK_SURE,
+    _digit_columns,
+    confirm_doubtful_digits,
+    digit_probabilities,
+    read_digit_pictures,
+)
+from tests.factories import above_a_bold_underline, beside_a_bright_label, number_png
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -44,3 +54,29 @@ def test_pictures_without_ink_are_left_out(classifier):
     readable, probabilities = read_digit_pictures(pictures, classifier)
     assert list(readable) == [0, 2]
     assert list(probabilities.argmax(axis=1)) == [4, 8]
+
+
+def test_a_digit_is_read_again_over_the_columns_between_its_neighbours_centres():
+    boxes = [[10, 0, 14, 30], [30, 0, 34, 30], [50, 0, 54, 30]]  # centres 12, 32, 52: 20 apart
+    assert _digit_columns(boxes, width=60) == [(2, 22), (22, 42), (42, 60)]
+
+
+def misread(reading: LineReading, index: int, character: str, confidence: float) -> LineReading:
+    characters = [dict(character) for character in reading.characters]
+    characters[index].update(character=character, confidence=confidence)
+    return LineReading.of(characters)
+
+
+def test_only_the_digits_the_line_reader_doubts_are_read_again_by_the_digit_network(classifier):
+    picture = Image.open(io.BytesIO(number_png("2580", height=64)))
+    line, placement = line_input(picture)
+    reading = LineReader.load().read(line[None], [placement])[0]
+    assert reading.text == "2580"
+    doubted_and_wrong = misread(misread(reading, 1, "7", 0.3), 3, "6", 0.95)  # the 6 is not doubted
+
+    confirmed = confirm_doubtful_digits([doubted_and_wrong], [picture], classifier)[0]
+
+    assert confirmed.text == "2586"
+    assert confirmed.characters[1]["confidence"] >= DIGIT_NETWORK_SURE
+    assert confirmed.confidence == pytest.approx(np.prod([c["confidence"] for c in confirmed.characters]))
+    assert doubted_and_wrong.text == "2786", "the readings given are left as they were"
