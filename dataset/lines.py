@@ -29,6 +29,9 @@ MAX_WIDTH = 420  # stored pixels: longer lines are stored smaller
 GLYPH_SIZE = 40  # working font size of printed, captcha and display lines
 HAIRLINE_WEIGHTS = ("Thin", "Hairline", "Light", "Z003")
 CROPPED_DISPLAY_SHARE = 0.45
+METER_LOOK_SHARE = 0.45  # display lines in a meter LCD's look
+METER_TEXT_SHARE = 0.4  # display lines showing a meter reading's text
+CASING_BAND_SHARE = 0.3  # display lines cropped with the casing's edge along their top or bottom
 EUROPEAN_HAND_SHARE = 0.3  # handwritten lines whose writer flags their 1s and crosses their 7s
 SATURATED_BACKLIGHTS = {  # (low, high) RGB of meter LCDs photographed in the field
     "cyan": ((0, 190, 190), (130, 255, 255)),
@@ -64,6 +67,12 @@ def random_text(rng: Rng) -> str:
 def counter_text(rng: Rng) -> str:
     """5-8 digits of a counter, often with leading zeros."""
     return _digit_string(rng, int(rng.integers(5, 9)), leading_zeros=rng.random() < 0.6)
+
+
+def meter_text(rng: Rng) -> str:
+    """An electricity meter's reading: 3-8 digits, often leading zeros, a tenths digit after a point in half."""
+    digits = _digit_string(rng, int(rng.integers(3, 9)), leading_zeros=rng.random() < 0.6)
+    return digits[:-1] + "." + digits[-1] if rng.random() < 0.5 else digits
 
 
 def _digit_string(rng: Rng, count: int, leading_zeros: bool) -> str:
@@ -344,6 +353,8 @@ def display_line(rng: Rng, text: str) -> Image.Image:
     lit, segments = _display_masks(rng, path, text)
     look = _display_look(rng)
     picture = displays._paint(rng, lit, segments, look)
+    if rng.random() < CASING_BAND_SHARE:
+        picture = _with_casing_band(rng, picture)
     picture = displays._light_and_glare(rng, Image.fromarray(picture.astype(np.uint8), mode="RGB"))
     image = Image.fromarray(picture.astype(np.uint8), mode="RGB")
     if rng.random() < 0.4:
@@ -354,22 +365,36 @@ def display_line(rng: Rng, text: str) -> Image.Image:
     return _captured(rng, stored, _contrast(look.lit, look.background), stored.height * 0.7)
 
 
+def _with_casing_band(rng: Rng, picture: np.ndarray) -> np.ndarray:
+    """The casing's light or dark edge along the top, the bottom or both, as tight crops of meter photos have."""
+    picture = picture.copy()
+    colour = rng.uniform(0, 60, 3) if rng.random() < 0.4 else rng.uniform(150, 250) + rng.uniform(-10, 10, 3)
+    height = picture.shape[0]
+    for side in ((0,), (1,), (0, 1))[int(rng.integers(3))]:
+        depth = max(1, int(rng.uniform(0.03, 0.12) * height))
+        rows = slice(0, depth) if side == 0 else slice(height - depth, height)
+        picture[rows] = colour
+    return picture
+
+
 def _display_look(rng: Rng) -> displays.Look:
-    """The single-digit generator's legible looks, or (a third of the time) a meter's LCD: dim segments
-    on a saturated backlight, a contrast the single-digit generator keeps clear of."""
-    if rng.random() > 0.3:
+    """The single-digit generator's legible looks, or (METER_LOOK_SHARE) a meter's LCD photographed in the
+    field: dim segments on a saturated backlight, a contrast the single-digit generator keeps clear of,
+    unlit segments up to a third as dark as lit ones, the glass sometimes in shadow."""
+    if rng.random() > METER_LOOK_SHARE:
         return displays._legible_look(rng, led=rng.random() < 0.25)
     background = displays._between(rng, displays._choice(rng, SATURATED_BACKLIGHTS))
-    lit = background * rng.uniform(0.25, 0.65)
-    unlit = background + (lit - background) * rng.uniform(0.03, 0.15)
-    return displays.Look(background, lit, unlit, 0.0, True)
+    lit = background * rng.uniform(0.2, 0.72)
+    unlit = background + (lit - background) * rng.uniform(0.03, 0.35)
+    look = displays.Look(background, lit, unlit, 0.0, True)
+    return displays._in_shadow(rng, look) if rng.random() < 0.3 else look
 
 
 def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarray]:
     """(lit, all segments) masks: each cell drawn as its character over an all-segments cell."""
     size = GLYPH_SIZE
     everything = "~" if "DSEG14" in path else "8"
-    small = int(size * rng.uniform(0.55, 0.8)) if "." in text and rng.random() < 0.5 else size
+    small = int(size * rng.uniform(0.3, 0.8)) if "." in text and rng.random() < 0.6 else size  # a meter's tenths
     blank_cells = int(rng.integers(1, 3)) if rng.random() < 0.3 else 0
     cells = [" "] * blank_cells + list(text)
     advance = _font(path, size).getlength(everything)
@@ -739,4 +764,6 @@ def text_for_style(rng: Rng, style: str) -> str:
     """A text the style can show: counters show digits only, a single digit is one."""
     if style == "single":
         return str(int(rng.integers(10)))
+    if style == "display" and rng.random() < METER_TEXT_SHARE:
+        return meter_text(rng)
     return counter_text(rng) if style == "wheels" else random_text(rng)

@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> None:
     lines_parser.add_argument("--artifact", type=Path, default=None)
     lines_parser.add_argument("--learning-rate", type=float, default=None)
     lines_parser.add_argument(
+        "--seed", type=int, default=None, help="of the generated lines (a continuation takes new ones)"
+    )
+    lines_parser.add_argument(
         "--start-from", type=Path, default=None, help="continue from these weights (e.g. ml/artifacts/lines.weights.h5)"
     )
 
@@ -82,6 +85,7 @@ def run_train_lines(args) -> None:
         "artifact": args.artifact,
         "learning_rate": args.learning_rate,
         "start_from": args.start_from,
+        "seed": args.seed,
     }
     for field, value in options.items():
         if value is not None:

@@ -130,7 +130,7 @@ def render(card: dict) -> str:
         "cutting the line first; each character gets a calibrated confidence and a box from the alignment.",
         f"Trained by `python -m ml train-lines` on {recorded['training_lines']:,} lines (generated in every style",
         f"of `dataset/lines.py`, and the copied captchas' training part) for {recorded['epochs']} epochs; the",
-        f"softmax temperature {recorded['temperature']} is fitted on the validation lines.",
+        f"softmax temperature {recorded['temperature']:.3g} is fitted on the validation lines.",
         f"This card: `python -m ml line-card`. Review flag: confidence below {card['review_threshold']:.4f}, the",
         "service's default (the digit network's card).",
         "",
@@ -175,6 +175,8 @@ def _benchmark_lines(benchmarks: dict) -> list[str]:
         return ["Run `make bench-ocr` and then this command again to add the real line sets and Tesseract.", ""]
     lines = [
         "## Side by side with Tesseract (`make bench-ocr` with this reader)",
+        "",
+        "Read as the service reads them: the digits this reader doubts (< 0.7) read again by the digit network.",
         "",
         "| lines | lines | whole string | target | Tesseract 5.3 `--psm 7` |",
         "|---|---:|---:|---:|---:|",
