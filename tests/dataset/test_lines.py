@@ -33,6 +33,17 @@ def test_texts_follow_the_separator_rules():
     assert np.mean([text.startswith("00") for text in texts]) > 0.05
 
 
+def test_meter_readings_have_three_to_eight_digits_and_a_tenths_digit_after_a_point_in_half():
+    rng = np.random.default_rng(0)
+    texts = [lines.meter_text(rng) for _ in range(1000)]
+    for text in texts:
+        digits = text.replace(".", "")
+        assert digits.isdigit() and 3 <= len(digits) <= 8
+        assert "." not in text or text.index(".") == len(text) - 2
+    assert 0.4 < np.mean(["." in text for text in texts]) < 0.6
+    assert np.mean([text.startswith("0") for text in texts]) > 0.5
+
+
 LINE_STYLES = sorted(set(lines.STYLES) - {"single"})
 
 
