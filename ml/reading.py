@@ -61,10 +61,12 @@ def confirm_doubtful_digits(
     is sure, its digit and confidence replace the line reader's."""
     doubted, inputs = [], []
     for line, (reading, picture) in enumerate(zip(readings, pictures)):
+        if not doubts_a_digit(reading):
+            continue
         digits = [index for index, character in enumerate(reading.characters) if character["character"].isdigit()]
         columns = _digit_columns([reading.characters[index]["box"] for index in digits], picture.width)
         for index, (left, right) in zip(digits, columns):
-            if reading.characters[index]["confidence"] >= DOUBTED_DIGIT or right - left < 2:
+            if not _is_doubted(reading.characters[index]) or right - left < 2:
                 continue
             try:
                 inputs.append(to_network_input(picture.crop((left, 0, right, picture.height))))
@@ -73,18 +75,22 @@ def confirm_doubtful_digits(
             doubted.append((line, index))
     if not doubted:
         return list(readings)
+    outputs = classifier.predict_all(np.stack(inputs))
+    probabilities = given_a_digit(outputs)
+    sure = (outputs[:, DIGITS] < 0.5) & (probabilities.max(axis=1) >= DIGIT_NETWORK_SURE)
     characters = [[dict(character) for character in reading.characters] for reading in readings]
-    for (line, index), output in zip(doubted, classifier.predict_all(np.stack(inputs))):
-        probabilities = given_a_digit(output[None])[0]
-        if output[DIGITS] < 0.5 and probabilities.max() >= DIGIT_NETWORK_SURE:
-            characters[line][index].update(
-                character=str(int(probabilities.argmax())), confidence=float(probabilities.max())
-            )
+    for (line, index), chances, is_sure in zip(doubted, probabilities, sure):
+        if is_sure:
+            characters[line][index].update(character=str(int(chances.argmax())), confidence=float(chances.max()))
     return [LineReading.of(line) for line in characters]
 
 
 def doubts_a_digit(reading: LineReading) -> bool:
-    return any(c["character"].isdigit() and c["confidence"] < DOUBTED_DIGIT for c in reading.characters)
+    return any(_is_doubted(character) for character in reading.characters)
+
+
+def _is_doubted(character: dict) -> bool:
+    return character["character"].isdigit() and character["confidence"] < DOUBTED_DIGIT
 
 
 def _digit_columns(boxes: list[list[int]], width: int) -> list[tuple[int, int]]:
