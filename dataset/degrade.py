@@ -123,13 +123,13 @@ def add_margins(
         top, bottom, left, right = pads
         return np.pad(glyph, ((top, bottom), (left, right))), pads
     across = min(width, height)  # a line of digits is cut by a share of one digit, not of the line
-    top, bottom, left, right = (_tight_side(rng, extent, height) for extent in (height, height, across, across))
+    top, bottom, left, right = (tight_side(rng, extent, height) for extent in (height, height, across, across))
     cut = glyph[max(0, -top) : height - max(0, -bottom), max(0, -left) : width - max(0, -right)]
     pads = tuple(max(0, side) for side in (top, bottom, left, right))
     return np.pad(cut, ((pads[0], pads[1]), (pads[2], pads[3]))), pads
 
 
-def _tight_side(rng: Rng, extent: int, height: int) -> int:
+def tight_side(rng: Rng, extent: int, height: int) -> int:
     """A side's pad in pixels: negative cuts the glyph."""
     draw = rng.random()
     if draw < 0.45:

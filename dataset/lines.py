@@ -28,6 +28,8 @@ POINT_SHARE, COMMA_SHARE, MINUS_SHARE = 0.35, 0.10, 0.05
 MAX_WIDTH = 420  # stored pixels: longer lines are stored smaller
 GLYPH_SIZE = 40  # working font size of printed, captcha and display lines
 HAIRLINE_WEIGHTS = ("Thin", "Hairline", "Light", "Z003")
+TOUCHING_PRINTED_SHARE = 0.3  # printed lines set tight: digits touching or overlapping (bold fonts, kerning)
+TIGHT_LINE_SHARE = 0.2  # printed and handwritten lines cropped to their ink, as `degrade.add_margins` crops digits
 CROPPED_DISPLAY_SHARE = 0.45
 METER_LOOK_SHARE = 0.45  # display lines in a meter LCD's look
 METER_TEXT_SHARE = 0.4  # display lines showing a meter reading's text
@@ -201,7 +203,7 @@ def printed_line(rng: Rng, text: str) -> Image.Image:
     path = fonts_[int(rng.integers(len(fonts_)))]
     size = GLYPH_SIZE
     masks = [_glyph(path, size, char) for char in text]
-    gap = rng.uniform(0.03, 0.3) * size
+    gap = (rng.uniform(-0.08, 0.0) if rng.random() < TOUCHING_PRINTED_SHARE else rng.uniform(0.03, 0.3)) * size
     jitter = rng.uniform(0, 0.08) * size if rng.random() < 0.5 else 0.0
     shift = rng.uniform(0, 0.05) * size if rng.random() < 0.4 else 0.0
     placements = _lay_out(rng, masks, text, gap, jitter, shift)
@@ -217,9 +219,15 @@ def printed_line(rng: Rng, text: str) -> Image.Image:
     if rng.random() < 0.35:
         _draw_interference(rng, image, glyph_rows)
     if rng.random() < 0.5:
-        image = image.rotate(rng.uniform(-3, 3), Image.Resampling.BILINEAR, fillcolor=tuple(background.astype(int)))
-    image = _cropped_around(rng, image, glyph_rows, size)
-    if rng.random() < 0.2:
+        angle = rng.uniform(-3, 3)
+        image = image.rotate(angle, Image.Resampling.BILINEAR, fillcolor=tuple(background.astype(int)))
+        mask = np.asarray(Image.fromarray(mask).rotate(angle, Image.Resampling.BILINEAR))
+    tight = rng.random() < TIGHT_LINE_SHARE
+    if tight:
+        image = image.crop(_tight_box(rng, mask, glyph_rows[1] - glyph_rows[0]))
+    else:
+        image = _cropped_around(rng, image, glyph_rows, size)
+    if not tight and rng.random() < 0.2:
         ImageDraw.Draw(image).rectangle(
             [0, 0, image.width - 1, image.height - 1],
             outline=tuple(_random_dark(rng).astype(int)),
@@ -263,6 +271,20 @@ def _cropped_around(rng: Rng, image: Image.Image, glyph_rows: tuple[int, int], s
     top, bottom = glyph_rows
     above, below = (int(rng.uniform(0.08, 0.45) * size) for _ in range(2))
     return image.crop((0, max(0, top - above), image.width, min(image.height, bottom + below)))
+
+
+def _tight_box(rng: Rng, mask: np.ndarray, digit_height: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of a crop whose sides touch the mask's ink, cut a little of it off, or
+    keep just clear of it (`degrade.tight_side`), within the mask."""
+    rows, cols = np.flatnonzero(mask.max(axis=1) > 0.5), np.flatnonzero(mask.max(axis=0) > 0.5)
+    top, bottom, left, right = (degrade.tight_side(rng, digit_height, digit_height) for _ in range(4))
+    height, width = mask.shape
+    return (
+        max(0, cols[0] - left),
+        max(0, rows[0] - top),
+        min(width, cols[-1] + 1 + right),
+        min(height, rows[-1] + 1 + bottom),
+    )
 
 
 def _log_uniform(rng: Rng, low: float, high: float) -> float:
@@ -564,6 +586,9 @@ def handwritten_line(rng: Rng, text: str) -> Image.Image:
     )
     if rng.random() < 0.5:
         mask = _slanted(mask, rng.uniform(-0.35, 0.35))
+    if rng.random() < TIGHT_LINE_SHARE:
+        left, top, right, bottom = _tight_box(rng, mask, round(height))
+        mask = mask[top:bottom, left:right]
     paper = _random_light(rng)
     ink = (
         np.array([rng.uniform(10, 60), rng.uniform(20, 70), rng.uniform(80, 160)])
