@@ -34,6 +34,7 @@ CROPPED_DISPLAY_SHARE = 0.45
 METER_LOOK_SHARE = 0.45  # display lines in a meter LCD's look
 METER_TEXT_SHARE = 0.4  # display lines showing a meter reading's text
 CASING_BAND_SHARE = 0.3  # display lines cropped with the casing's edge along their top or bottom
+ROUNDED_WINDOW_SHARE = 0.4  # wheel lines whose windows are rounded, with a dark rim (Ferraris meters)
 EUROPEAN_HAND_SHARE = 0.3  # handwritten lines whose writer flags their 1s and crosses their 7s
 SATURATED_BACKLIGHTS = {  # (low, high) RGB of meter LCDs photographed in the field
     "cyan": ((0, 190, 190), (130, 255, 255)),
@@ -505,6 +506,8 @@ def wheels_line(rng: Rng, text: str) -> Image.Image:
     margin = int(glyph_height * rng.uniform(0.05, 0.35))
     red_last = rng.random() < 0.35
     shading = rng.uniform(0.5, 3)
+    rounded = rng.random() < ROUNDED_WINDOW_SHARE
+    radius, rim, rim_colour = rng.uniform(0.3, 0.5) * window_width, rng.uniform(0.05, 0.2), rng.uniform(5, 60, 3)
     windows = []
     for index, char in enumerate(text):
         last = index == len(text) - 1
@@ -512,9 +515,8 @@ def wheels_line(rng: Rng, text: str) -> Image.Image:
             (np.array([rng.uniform(150, 210), 30.0, 40.0]), np.full(3, 235.0)) if last and red_last else (drum, ink)
         )
         roll = rng.uniform(-0.1, 0.1) if last and rng.random() < 0.4 else rng.uniform(-0.03, 0.03)
-        windows.append(
-            _wheel_window(rng, font, int(char), (window_height, window_width), stretch, roll, colours, shading)
-        )
+        window = _wheel_window(rng, font, int(char), (window_height, window_width), stretch, roll, colours, shading)
+        windows.append(_with_rounded_rim(window, radius, rim * window_width, rim_colour) if rounded else window)
     picture = np.broadcast_to(
         frame, (window_height + 2 * margin, margin * 2 + len(text) * (window_width + post) - post, 3)
     )
@@ -527,6 +529,18 @@ def wheels_line(rng: Rng, text: str) -> Image.Image:
         image = image.rotate(rng.uniform(-2, 2), Image.Resampling.BILINEAR, fillcolor=tuple(frame.astype(int)))
     stored = _stored(rng, np.asarray(image, np.float32), _log_uniform(rng, 20, 100), math.exp(rng.uniform(-0.15, 0.15)))
     return _captured(rng, stored, _contrast(drum, ink), stored.height * glyph_height / image.height)
+
+
+def _with_rounded_rim(window: np.ndarray, radius: float, rim: float, colour: np.ndarray) -> np.ndarray:
+    """The window seen through a hole with rounded corners: a dark rim `rim` pixels wide inside the
+    hole's edge, and the rim's colour outside it (the drum's 1 then sits in a dark oval, like a 0)."""
+    height, width = window.shape[:2]
+    radius = min(radius, height / 2, width / 2)
+    rows = np.abs(np.arange(height) + 0.5 - height / 2)[:, None] - (height / 2 - radius)
+    cols = np.abs(np.arange(width) + 0.5 - width / 2)[None, :] - (width / 2 - radius)
+    outside = np.hypot(np.maximum(rows, 0), np.maximum(cols, 0)) + np.minimum(np.maximum(rows, cols), 0) - radius
+    shade = np.clip((outside + rim) / 1.5, 0, 1)[:, :, None]  # 0 on the drum, 1 on the rim, a pixel's blend
+    return window * (1 - shade) + colour * shade
 
 
 def _wheel_window(

@@ -137,3 +137,23 @@ def test_european_seven_gets_crossed_in_the_middle():
     ink_per_row = (crossed > 0.5).sum(axis=1)
     assert ink_per_row[10:18].max() >= 0.4 * 16  # the stroke alone inks 3 per row
     assert ink_per_row[22:].max() <= 4
+
+
+def test_tight_box_keeps_its_sides_at_the_ink():
+    mask = np.zeros((60, 200), np.float32)
+    mask[20:40, 30:170] = 1.0
+    rng = np.random.default_rng(9)
+    for _ in range(200):
+        left, top, right, bottom = lines._tight_box(rng, mask, 20)
+        slack = 0.06 * 20 + 1  # each side cuts at most degrade.MAX_CUT of the digit's height, or keeps as clear
+        assert abs(left - 30) <= slack and abs(right - 170) <= slack
+        assert abs(top - 20) <= slack and abs(bottom - 40) <= slack
+
+
+def test_rounded_window_darkens_its_corners_and_keeps_its_middle():
+    window = np.full((60, 40, 3), 200.0)
+    rim_colour = np.array([10.0, 20.0, 30.0])
+    rounded = lines._with_rounded_rim(window, radius=16, rim=4, colour=rim_colour)
+    assert np.allclose(rounded[0, 0], rim_colour) and np.allclose(rounded[-1, -1], rim_colour)
+    assert np.allclose(rounded[1, 20], rim_colour)  # the rim runs along the edge too
+    assert np.allclose(rounded[30, 20], 200.0) and np.allclose(rounded[10, 20], 200.0)
