@@ -32,10 +32,12 @@ TOUCHING_PRINTED_SHARE = 0.3  # printed lines set tight: digits touching or over
 TIGHT_LINE_SHARE = 0.2  # printed and handwritten lines cropped to their ink, as `degrade.add_margins` crops digits
 CROPPED_DISPLAY_SHARE = 0.45
 METER_LOOK_SHARE = 0.45  # display lines in a meter LCD's look
+FAINT_METER_SHARE = 0.4  # of those, segments barely darker than the backlight and noise as strong as they are
 METER_TEXT_SHARE = 0.4  # display lines showing a meter reading's text
 CASING_BAND_SHARE = 0.3  # display lines cropped with the casing's edge along their top or bottom
 ROUNDED_WINDOW_SHARE = 0.4  # wheel lines whose windows are rounded, with a dark rim (Ferraris meters)
 EUROPEAN_HAND_SHARE = 0.3  # handwritten lines whose writer flags their 1s and crosses their 7s
+END_MARK_SHARE = 0.3  # handwritten lines closed by a mark that is not part of the text ("=", "-", ".-"): cheques
 SATURATED_BACKLIGHTS = {  # (low, high) RGB of meter LCDs photographed in the field
     "cyan": ((0, 190, 190), (130, 255, 255)),
     "yellow": ((215, 180, 0), (255, 240, 100)),
@@ -172,15 +174,16 @@ def _stored(rng: Rng, picture: np.ndarray, height: float, stretch: float = 1.0) 
     return image.resize(size, degrade._resampling_filter(rng))
 
 
-def _captured(rng: Rng, image: Image.Image, contrast: float, glyph_height: float) -> Image.Image:
-    """Uneven light, blur, sensor noise and JPEG; sometimes stored grey."""
+def _captured(rng: Rng, image: Image.Image, contrast: float, glyph_height: float, noise: float = 1.0) -> Image.Image:
+    """Uneven light, blur, sensor noise (`noise` times the usual, relative to the contrast) and JPEG; sometimes
+    stored grey."""
     if rng.random() < 0.3:
         light = degrade._lighting(rng, image.height, image.width)
         image = Image.fromarray(np.clip(np.asarray(image, np.float32) * light[:, :, None], 0, 255).astype(np.uint8))
     if rng.random() < 0.35:
         most = 0.5 if glyph_height < 16 else min(1.2, 0.04 * glyph_height)
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, max(0.35, most))))
-    image, _ = degrade.camera_and_scanner_noise(rng, image, contrast, glyph_height)
+    image, _ = degrade.camera_and_scanner_noise(rng, image, contrast, glyph_height, noise)
     return image.convert("L") if rng.random() < 0.3 else image
 
 
@@ -374,7 +377,9 @@ def display_line(rng: Rng, text: str) -> Image.Image:
     paths = fonts.display_font_paths()
     path = paths[int(rng.integers(len(paths)))]
     lit, segments = _display_masks(rng, path, text)
-    look = _display_look(rng)
+    meter = rng.random() < METER_LOOK_SHARE
+    faint = meter and rng.random() < FAINT_METER_SHARE
+    look = _meter_look(rng, faint) if meter else displays._legible_look(rng, led=rng.random() < 0.25)
     picture = displays._paint(rng, lit, segments, look)
     if rng.random() < CASING_BAND_SHARE:
         picture = _with_casing_band(rng, picture)
@@ -385,7 +390,8 @@ def display_line(rng: Rng, text: str) -> Image.Image:
             rng.uniform(-2, 2), Image.Resampling.BILINEAR, fillcolor=tuple(look.background.astype(int))
         )
     stored = _stored(rng, np.asarray(image, np.float32), _log_uniform(rng, 20, 64), math.exp(rng.uniform(-0.1, 0.35)))
-    return _captured(rng, stored, _contrast(look.lit, look.background), stored.height * 0.7)
+    noise = rng.uniform(1.0, 2.0) if faint else 1.0
+    return _captured(rng, stored, _contrast(look.lit, look.background), stored.height * 0.7, noise)
 
 
 def _with_casing_band(rng: Rng, picture: np.ndarray) -> np.ndarray:
@@ -400,15 +406,13 @@ def _with_casing_band(rng: Rng, picture: np.ndarray) -> np.ndarray:
     return picture
 
 
-def _display_look(rng: Rng) -> displays.Look:
-    """The single-digit generator's legible looks, or (METER_LOOK_SHARE) a meter's LCD photographed in the
-    field: dim segments on a saturated backlight, a contrast the single-digit generator keeps clear of,
-    unlit segments up to a third as dark as lit ones, the glass sometimes in shadow."""
-    if rng.random() > METER_LOOK_SHARE:
-        return displays._legible_look(rng, led=rng.random() < 0.25)
+def _meter_look(rng: Rng, faint: bool) -> displays.Look:
+    """A meter's LCD photographed in the field: dim segments on a saturated backlight, a contrast the
+    single-digit generator keeps clear of, unlit segments up to a third as dark as lit ones (half, when faint),
+    the glass sometimes in shadow."""
     background = displays._between(rng, displays._choice(rng, SATURATED_BACKLIGHTS))
-    lit = background * rng.uniform(0.2, 0.72)
-    unlit = background + (lit - background) * rng.uniform(0.03, 0.35)
+    lit = background * (rng.uniform(0.6, 0.85) if faint else rng.uniform(0.2, 0.72))
+    unlit = background + (lit - background) * rng.uniform(0.03, 0.5 if faint else 0.35)
     look = displays.Look(background, lit, unlit, 0.0, True)
     return displays._in_shadow(rng, look) if rng.random() < 0.3 else look
 
@@ -589,10 +593,13 @@ def handwritten_line(rng: Rng, text: str) -> Image.Image:
         else _hand_digit(rng, images, by_digit, int(char), height, fine_pen, european)
         for char in text
     ]
-    laid_out = _lay_out(rng, masks, text, rng.uniform(-1, 4), 1.5, 0)
+    shown = text
+    if rng.random() < END_MARK_SHARE:  # laid out as a separator is: in its own box, clear of the last digit
+        masks, shown = [*masks, _end_mark(rng, height)], text + "-"
+    laid_out = _lay_out(rng, masks, shown, rng.uniform(-1, 4), 1.5, 0)
     placements = [
         (_hand_row(char, mask, height) + int(round(rng.normal(0, 1))), col, mask)
-        for char, (_, col, mask) in zip(text, laid_out)
+        for char, (_, col, mask) in zip(shown, laid_out)
     ]
     mask, _ = _canvas_mask(placements, 0)
     mask = np.pad(
@@ -707,6 +714,26 @@ def _hand_separator(rng: Rng, char: str, height: float) -> np.ndarray:
         draw.ellipse([x - pen, base - pen, x + pen, base + pen], fill=255)
         if char == ",":
             draw.line([(x + pen * 0.5, base), (x - pen, base + height * 0.25)], fill=255, width=max(2, round(pen)))
+    mask = np.asarray(box, np.float32) / 255
+    cols = np.flatnonzero(mask.max(axis=0) > 0.05)
+    return mask[:, cols[0] : cols[-1] + 1]
+
+
+def _end_mark(rng: Rng, height: float) -> np.ndarray:
+    """The strokes a cheque writer closes an amount with, so that nothing can be added: "=", "-" or ".-", in a
+    box `height` tall with the baseline at the bottom, as `_hand_separator` draws."""
+    kind = ("=", "-", ".-")[int(rng.integers(3))]
+    length = height * rng.uniform(0.4, 1.0)
+    box = Image.new("L", (int(length + height * 0.5) + 6, int(height * 1.3)), 0)
+    draw = ImageDraw.Draw(box)
+    pen = max(2, round(rng.uniform(1.6, 2.6)))
+    start = 2.0
+    if kind == ".-":
+        draw.ellipse([start, height - 2 * pen, start + pen * 1.5, height - pen * 0.5], fill=255)
+        start += pen * 1.5 + height * rng.uniform(0.1, 0.3)
+    for row in (0.4, 0.62) if kind == "=" else (rng.uniform(0.45, 0.65),):
+        middle = height * (row + rng.uniform(-0.04, 0.04))
+        draw.line([(start, middle), (start + length, middle + rng.uniform(-2, 2))], fill=255, width=pen)
     mask = np.asarray(box, np.float32) / 255
     cols = np.flatnonzero(mask.max(axis=0) > 0.05)
     return mask[:, cols[0] : cols[-1] + 1]

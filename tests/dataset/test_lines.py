@@ -157,3 +157,21 @@ def test_rounded_window_darkens_its_corners_and_keeps_its_middle():
     assert np.allclose(rounded[0, 0], rim_colour) and np.allclose(rounded[-1, -1], rim_colour)
     assert np.allclose(rounded[1, 20], rim_colour)  # the rim runs along the edge too
     assert np.allclose(rounded[30, 20], 200.0) and np.allclose(rounded[10, 20], 200.0)
+
+
+def test_end_mark_stays_low_and_short_of_a_digit():
+    rng = np.random.default_rng(10)
+    for _ in range(100):
+        mark = lines._end_mark(rng, height=20)
+        rows = np.flatnonzero(mark.max(axis=1) > 0.5)
+        assert rows.size and rows[0] >= 0.25 * 20 and rows[-1] <= 20  # strokes from mid-height to the baseline
+        assert mark.shape[1] <= 20 * 1.5 + 6
+
+
+def test_faint_meter_look_keeps_segments_close_to_the_backlight():
+    rng = np.random.default_rng(11)
+    for faint, (low, high) in ((True, (0.6, 0.85)), (False, (0.2, 0.72))):
+        for _ in range(50):
+            look = lines._meter_look(rng, faint)
+            ratio = look.lit / np.maximum(look.background, 1e-6)
+            assert np.all((ratio > low - 1e-6) & (ratio < high + 1e-6))
