@@ -33,6 +33,7 @@ TIGHT_LINE_SHARE = 0.2  # printed and handwritten lines cropped to their ink, as
 CROPPED_DISPLAY_SHARE = 0.45
 METER_LOOK_SHARE = 0.45  # display lines in a meter LCD's look
 FAINT_METER_SHARE = 0.4  # of those, segments barely darker than the backlight and noise as strong as they are
+GRIMY_METER_SHARE = 0.4  # of those, glass mottled by dust and scratches
 METER_TEXT_SHARE = 0.4  # display lines showing a meter reading's text
 CASING_BAND_SHARE = 0.3  # display lines cropped with the casing's edge along their top or bottom
 ROUNDED_WINDOW_SHARE = 0.4  # wheel lines whose windows are rounded, with a dark rim (Ferraris meters)
@@ -381,6 +382,8 @@ def display_line(rng: Rng, text: str) -> Image.Image:
     faint = meter and rng.random() < FAINT_METER_SHARE
     look = _meter_look(rng, faint) if meter else displays._legible_look(rng, led=rng.random() < 0.25)
     picture = displays._paint(rng, lit, segments, look)
+    if meter and rng.random() < GRIMY_METER_SHARE:
+        picture = _with_grime(rng, picture, _contrast(look.lit, look.background))
     if rng.random() < CASING_BAND_SHARE:
         picture = _with_casing_band(rng, picture)
     picture = displays._light_and_glare(rng, Image.fromarray(picture.astype(np.uint8), mode="RGB"))
@@ -395,15 +398,23 @@ def display_line(rng: Rng, text: str) -> Image.Image:
 
 
 def _with_casing_band(rng: Rng, picture: np.ndarray) -> np.ndarray:
-    """The casing's light or dark edge along the top, the bottom or both, as tight crops of meter photos have."""
+    """The casing's light or dark edge along the top, the bottom or both, or at the window's ends left and right,
+    as tight crops of meter photos have."""
     picture = picture.copy()
     colour = rng.uniform(0, 60, 3) if rng.random() < 0.4 else rng.uniform(150, 250) + rng.uniform(-10, 10, 3)
-    height = picture.shape[0]
-    for side in ((0,), (1,), (0, 1))[int(rng.integers(3))]:
-        depth = max(1, int(rng.uniform(0.03, 0.12) * height))
-        rows = slice(0, depth) if side == 0 else slice(height - depth, height)
-        picture[rows] = colour
+    height, width = picture.shape[:2]
+    for side in ((0,), (1,), (0, 1), (2,), (3,), (2, 3))[int(rng.integers(6))]:
+        depth = max(1, int(rng.uniform(0.03, 0.12) * height if side < 2 else rng.uniform(0.1, 0.6) * height))
+        span = slice(0, depth) if side % 2 == 0 else slice((height if side < 2 else width) - depth, None)
+        picture[(span, slice(None)) if side < 2 else (slice(None), span)] = colour
     return picture
+
+
+def _with_grime(rng: Rng, picture: np.ndarray, contrast: float) -> np.ndarray:
+    """Dust, scratches and mottling on a meter's glass, as strong as a third of the digits' contrast."""
+    grime = ndimage.gaussian_filter(rng.normal(0, 1, picture.shape[:2]), rng.uniform(0.7, 3))
+    grime *= rng.uniform(0.1, 0.35) * contrast / max(float(grime.std()), 1e-6)
+    return np.clip(picture + grime[:, :, None].astype(np.float32), 0, 255)
 
 
 def _meter_look(rng: Rng, faint: bool) -> displays.Look:

@@ -175,3 +175,27 @@ def test_faint_meter_look_keeps_segments_close_to_the_backlight():
             look = lines._meter_look(rng, faint)
             ratio = look.lit / np.maximum(look.background, 1e-6)
             assert np.all((ratio > low - 1e-6) & (ratio < high + 1e-6))
+
+
+def test_casing_band_covers_whole_rows_or_columns_at_the_edges():
+    picture = np.full((40, 200, 3), 120.0)
+    rng = np.random.default_rng(12)
+    sides_seen = set()
+    for _ in range(60):
+        changed = np.any(lines._with_casing_band(rng, picture) != picture, axis=2)
+        rows, cols = np.flatnonzero(changed.all(axis=1)), np.flatnonzero(changed.all(axis=0))
+        assert changed.any() and np.array_equal(
+            changed, np.isin(np.arange(40), rows)[:, None] | np.isin(np.arange(200), cols)
+        )
+        sides_seen |= {"top"} if 0 in rows else set()
+        sides_seen |= {"left"} if 0 in cols else set()
+        sides_seen |= {"right"} if 199 in cols else set()
+    assert sides_seen == {"top", "left", "right"}
+
+
+def test_grime_scales_with_the_contrast():
+    picture = np.full((40, 200, 3), 120.0, np.float32)
+    rng = np.random.default_rng(13)
+    for contrast in (20.0, 80.0):
+        spread = (lines._with_grime(rng, picture, contrast) - picture).std()
+        assert 0.08 * contrast < spread < 0.4 * contrast
