@@ -40,5 +40,5 @@ def test_fresh_generated_lines_read_as_well_as_the_training_run_measured(reader,
 def test_real_captchas_never_trained_on(reader):
     test_part = report(reader, real_lines(FRESH_SEED, "test", copies=0))
     assert test_part["lines"] == 600
-    # measured 88.7% (sixth reader; the fifth 90.2%): see docs/model-history.md
-    assert test_part["string_accuracy"] >= 0.86
+    # measured 90.8% (seventh reader; the sixth 88.7%, the fifth 90.2%): see docs/model-history.md
+    assert test_part["string_accuracy"] >= 0.88
