@@ -35,7 +35,7 @@ METER_LOOK_SHARE = 0.45  # display lines in a meter LCD's look
 FAINT_METER_SHARE = 0.4  # of those, segments barely darker than the backlight and noise as strong as they are
 GRIMY_METER_SHARE = 0.4  # of those, glass mottled by dust and scratches
 METER_TEXT_SHARE = 0.4  # display lines showing a meter reading's text
-CASING_BAND_SHARE = 0.3  # display lines cropped with the casing's edge along their top or bottom
+CASING_BAND_SHARE = 0.3  # display lines cropped with the casing's edge along a side (top, bottom, left, right)
 ROUNDED_WINDOW_SHARE = 0.4  # wheel lines whose windows are rounded, with a dark rim (Ferraris meters)
 EUROPEAN_HAND_SHARE = 0.3  # handwritten lines whose writer flags their 1s and crosses their 7s
 END_MARK_SHARE = 0.3  # handwritten lines closed by a mark that is not part of the text ("=", "-", ".-"): cheques
@@ -403,10 +403,18 @@ def _with_casing_band(rng: Rng, picture: np.ndarray) -> np.ndarray:
     picture = picture.copy()
     colour = rng.uniform(0, 60, 3) if rng.random() < 0.4 else rng.uniform(150, 250) + rng.uniform(-10, 10, 3)
     height, width = picture.shape[:2]
-    for side in ((0,), (1,), (0, 1), (2,), (3,), (2, 3))[int(rng.integers(6))]:
-        depth = max(1, int(rng.uniform(0.03, 0.12) * height if side < 2 else rng.uniform(0.1, 0.6) * height))
-        span = slice(0, depth) if side % 2 == 0 else slice((height if side < 2 else width) - depth, None)
-        picture[(span, slice(None)) if side < 2 else (slice(None), span)] = colour
+    choices = (("top",), ("bottom",), ("top", "bottom"), ("left",), ("right",), ("left", "right"))
+    for side in choices[int(rng.integers(len(choices)))]:
+        across = side in ("top", "bottom")
+        depth = max(1, int(rng.uniform(0.03, 0.12) * height if across else rng.uniform(0.1, 0.6) * height))
+        if side == "top":
+            picture[:depth] = colour
+        elif side == "bottom":
+            picture[height - depth :] = colour
+        elif side == "left":
+            picture[:, :depth] = colour
+        else:
+            picture[:, width - depth :] = colour
     return picture
 
 
