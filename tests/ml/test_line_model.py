@@ -10,8 +10,8 @@ from ml.lines import DEFAULT_LINE_ARTIFACT, LineReader
 from ml.train_lines import generated_lines, line_report, real_lines
 
 FRESH_SEED = 424242
-# 1,500 lines: the ECE of 600 varied from 3.5% to 5.1% between readers whose ECE on 3,000 fresh lines
-# was 1.6% to 1.9% (seventh reader); on 1,500 it was 2.6%
+# 1,500 lines: the ECE of 600 came out 3.5% to 5.1% for readers whose ECE on 3,000 fresh lines was
+# 1.6% to 1.9%; on 1,500 the seventh reader's is 2.6%
 FRESH_LINES = 1500
 # 1,500 lines at ~84% have a standard error of 0.9 points; against the 2,994 validation lines the
 # difference's is 1.2: a margin of 4 points is more than 3 of them
