@@ -109,11 +109,16 @@ def _glyph(path: str, size: int, char: str) -> np.ndarray:
     """Ink mask of one character, 2*size rows with the baseline at row 1.5*size, columns cropped to ink."""
     canvas = Image.new("L", (size * 2, size * 2), 0)
     ImageDraw.Draw(canvas).text((size // 2, int(size * 1.5)), char, fill=255, font=_font(path, size), anchor="ls")
-    mask = np.asarray(canvas, dtype=np.float32) / 255
-    cols = np.flatnonzero(mask.max(axis=0) > 0.05)
-    mask = mask[:, cols[0] : cols[-1] + 1]
+    mask = _ink_columns(canvas)
     mask.setflags(write=False)
     return mask
+
+
+def _ink_columns(canvas: Image.Image) -> np.ndarray:
+    """The drawn canvas as a [0, 1] mask, its columns cropped to the ink; its rows kept (they place the baseline)."""
+    mask = np.asarray(canvas, dtype=np.float32) / 255
+    cols = np.flatnonzero(mask.max(axis=0) > 0.05)
+    return mask[:, cols[0] : cols[-1] + 1]
 
 
 Placement = tuple[int, int, np.ndarray]  # row, col, mask
@@ -733,9 +738,7 @@ def _hand_separator(rng: Rng, char: str, height: float) -> np.ndarray:
         draw.ellipse([x - pen, base - pen, x + pen, base + pen], fill=255)
         if char == ",":
             draw.line([(x + pen * 0.5, base), (x - pen, base + height * 0.25)], fill=255, width=max(2, round(pen)))
-    mask = np.asarray(box, np.float32) / 255
-    cols = np.flatnonzero(mask.max(axis=0) > 0.05)
-    return mask[:, cols[0] : cols[-1] + 1]
+    return _ink_columns(box)
 
 
 def _end_mark(rng: Rng, height: float) -> np.ndarray:
@@ -753,9 +756,7 @@ def _end_mark(rng: Rng, height: float) -> np.ndarray:
     for row in (0.4, 0.62) if kind == "=" else (rng.uniform(0.45, 0.65),):
         middle = height * (row + rng.uniform(-0.04, 0.04))
         draw.line([(start, middle), (start + length, middle + rng.uniform(-2, 2))], fill=255, width=pen)
-    mask = np.asarray(box, np.float32) / 255
-    cols = np.flatnonzero(mask.max(axis=0) > 0.05)
-    return mask[:, cols[0] : cols[-1] + 1]
+    return _ink_columns(box)
 
 
 def _hand_row(char: str, mask: np.ndarray, height: float) -> int:
