@@ -14,7 +14,7 @@ import numpy as np
 from ml import model_card
 from ml.inference import DEFAULT_ARTIFACT
 from ml.lines import DEFAULT_LINE_ARTIFACT, LineReader, decode
-from ml.preprocess import LINE_HEIGHT, LINE_WIDTH
+from ml.preprocess import LINE_HEIGHT, LINE_SMOOTHING, LINE_WIDTH
 from ml.reading import DOUBTED_DIGIT
 from ml.train_lines import line_report, real_lines, stored_line_input
 
@@ -129,6 +129,9 @@ def render(card: dict) -> str:
         "Convolutions over the whole line, then 1-D context convolutions along its 64 steps, trained with CTC",
         f"(`ml/line_network.py`, {recorded['parameters']:,} parameters), read digits, `.`, `,` and `-` without",
         "cutting the line first; each character gets a calibrated confidence and a box from the alignment.",
+        "Its input (`ml.preprocess.line_input`): each pixel's colour distance from the picture's background",
+        f"(a plane fitted to its border), the ink's box fitted into {LINE_HEIGHT} x {LINE_WIDTH}, smoothed first by a",
+        f"Gaussian of {LINE_SMOOTHING} of that frame's pixels (why: `docs/model-history.md`).",
         f"Trained by `python -m ml train-lines` on {recorded['training_lines']:,} lines (generated in every style",
         f"of `dataset/lines.py`, and the copied captchas' training part) for {recorded['epochs']} epochs; the",
         f"softmax temperature {recorded['temperature']:.3g} is fitted on the validation lines.",

@@ -12,6 +12,7 @@ from ml.preprocess import (
     INPUT_SIZE,
     ImageError,
     _quantile,
+    _smoothed,
     open_image,
     prepare,
     to_network_input,
@@ -269,3 +270,12 @@ def test_an_orange_digit_on_dark_brown_keeps_its_contrast():
 def test_the_fast_quantile_is_numpys(size, q):
     values = np.random.default_rng(size).normal(size=(size, 3)).astype(np.float32)
     np.testing.assert_allclose(_quantile(values, q), np.quantile(values, q, axis=0), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("sigma", [0.1, 0.3, 1.2])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 40), (31, 200)])
+def test_the_smoothing_is_scipys_gaussian_filter(sigma, shape):
+    from scipy.ndimage import gaussian_filter
+
+    values = np.random.default_rng(len(shape)).random(shape, dtype=np.float32)
+    np.testing.assert_allclose(_smoothed(values, sigma), gaussian_filter(values, sigma), rtol=1e-5, atol=1e-6)
