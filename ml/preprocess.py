@@ -29,9 +29,10 @@ LINE_HEIGHT, LINE_WIDTH = 32, 256  # the line reader's input
 LINE_FIT_HEIGHT = 28  # a line's height in it, unless the line is too long for its width
 LINE_WORKING_SIDE = 1024  # a line of 16 characters keeps its strokes
 # A line's ink is smoothed (a Gaussian of this many pixels of the line reader's frame) before it is fitted
-# there: real lines are sharper and grainier than generated ones. The seventh reader, trained without it,
-# read more of every real line set with it (captcha validation part 94.17 -> 95.67%; 0.5 lost strips and
-# captchas); the eighth is trained with it. See docs/model-history.md, "Eighth line reader".
+# there. The seventh reader, trained without it, read more of every real line set with it (captcha
+# validation part 94.17 -> 95.67% with the second look; 0.5 lost strips and captchas): real captchas
+# are grainier, real cheques more detailed than generated ones. The eighth reader is trained with it. See
+# docs/model-history.md, "Eighth line reader".
 LINE_SMOOTHING = 0.3
 MIN_CONTRAST = 16.0  # ink must differ from the background by this many grey levels (of 255)
 MIN_INK_OVER_GRAIN = 4.0  # ink over the pixel-to-pixel grain (pure noise reaches 2.6-3.8)
