@@ -151,20 +151,34 @@ def line_input(image: Image.Image) -> tuple[np.ndarray, LinePlacement]:
     rows, cols = _ink_box(ink)
     frame, fit = (LINE_HEIGHT, LINE_WIDTH), (LINE_FIT_HEIGHT, LINE_WIDTH - 4)
     scale, _, left = _placement(ink[rows, cols].shape, frame, fit)
-    ink = _smoothed(ink, LINE_SMOOTHING / scale)
     placement = LinePlacement(
         x_offset=factor * (cols.start - left / scale),
         x_step=factor / scale,
         top=round(factor * rows.start),
         bottom=round(factor * rows.stop),
     )
-    return _fitted_in_frame(ink[rows, cols], frame, fit), placement
+    return _fitted_in_frame(_smoothed_box(ink, (rows, cols), LINE_SMOOTHING / scale), frame, fit), placement
+
+
+def _smoothed_box(values: np.ndarray, box: tuple[slice, slice], sigma: float) -> np.ndarray:
+    """`values[box]` as `_smoothed(values, sigma)` gives it, smoothing only the box and the kernel's reach
+    around it (a small line in a large photo leaves most of the picture out)."""
+    reach = _kernel_radius(sigma)
+    outer = tuple(
+        slice(max(0, part.start - reach), min(size, part.stop + reach)) for part, size in zip(box, values.shape)
+    )
+    inner = tuple(slice(part.start - around.start, part.stop - around.start) for part, around in zip(box, outer))
+    return _smoothed(values[outer], sigma)[inner]
+
+
+def _kernel_radius(sigma: float) -> int:
+    return max(1, int(4 * sigma + 0.5))
 
 
 def _smoothed(values: np.ndarray, sigma: float) -> np.ndarray:
     """A Gaussian blur of `sigma` pixels, one axis after the other, edges mirrored (as scipy's
     `gaussian_filter`, which the inference path does not import)."""
-    radius = max(1, int(4 * sigma + 0.5))
+    radius = _kernel_radius(sigma)
     kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     kernel = (kernel / kernel.sum()).astype(np.float32)
     for axis in (0, 1):

@@ -13,6 +13,7 @@ from ml.preprocess import (
     ImageError,
     _quantile,
     _smoothed,
+    _smoothed_box,
     open_image,
     prepare,
     to_network_input,
@@ -279,3 +280,12 @@ def test_the_smoothing_is_scipys_gaussian_filter(sigma, shape):
 
     values = np.random.default_rng(len(shape)).random(shape, dtype=np.float32)
     np.testing.assert_allclose(_smoothed(values, sigma), gaussian_filter(values, sigma), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "box", [(slice(0, 60), slice(0, 300)), (slice(20, 45), slice(5, 290)), (slice(1, 2), slice(150, 151))]
+)
+def test_smoothing_a_box_gives_the_box_of_the_smoothed_picture(box):
+    values = np.random.default_rng(3).random((60, 300), dtype=np.float32)
+    for sigma in (0.3, 1.2):
+        np.testing.assert_array_equal(_smoothed_box(values, box, sigma), _smoothed(values, sigma)[box])
