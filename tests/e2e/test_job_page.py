@@ -31,7 +31,11 @@ def test_upload_form_lands_on_a_job_page_that_fills_in_without_reload(
     first = rows.nth(0)
     assert first.locator("td.name").text_content() == "page/0000_0.png"
     assert first.locator("td.digit").text_content() == "0"
-    assert first.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
+    thumbnail = first.locator("img")
+    thumbnail.scroll_into_view_if_needed()
+    # The thumbnail loads after its row is drawn (and lazily): wait for it, then check it decoded.
+    page.wait_for_function("img => img.complete", arg=thumbnail.element_handle(), timeout=30_000)
+    assert thumbnail.evaluate("img => img.naturalWidth > 0")
     shown = [int(rows.nth(index).locator("td.digit").text_content()) for index in range(30)]
     expected = list(labels.values())
     assert sum(a == b for a, b in zip(shown, expected)) >= 28
