@@ -35,6 +35,8 @@ METER_LOOK_SHARE = 0.45  # display lines in a meter LCD's look
 FAINT_METER_SHARE = 0.4  # of those, segments barely darker than the backlight and noise as strong as they are
 GRIMY_METER_SHARE = 0.4  # of those, glass mottled by dust and scratches
 METER_TEXT_SHARE = 0.4  # display lines showing a meter reading's text
+SMALL_TENTHS_SHARE = 0.4  # display readings with a point whose tenths digit is drawn smaller (most meters' is not)
+POINT_LIGHT = (0.5, 1.0)  # a display's decimal point is often lit fainter than its segments
 CASING_BAND_SHARE = 0.3  # display lines cropped with the casing's edge along a side (top, bottom, left, right)
 ROUNDED_WINDOW_SHARE = 0.4  # wheel lines whose windows are rounded, with a dark rim (Ferraris meters)
 EUROPEAN_HAND_SHARE = 0.3  # handwritten lines whose writer flags their 1s and crosses their 7s
@@ -445,7 +447,7 @@ def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarr
     """(lit, all segments) masks: each cell drawn as its character over an all-segments cell."""
     size = GLYPH_SIZE
     everything = "~" if "DSEG14" in path else "8"
-    small = int(size * rng.uniform(0.3, 0.8)) if "." in text and rng.random() < 0.6 else size  # a meter's tenths
+    small = int(size * rng.uniform(0.5, 0.85)) if "." in text and rng.random() < SMALL_TENTHS_SHARE else size
     blank_cells = int(rng.integers(1, 3)) if rng.random() < 0.3 else 0
     cells = [" "] * blank_cells + list(text)
     advance = _font(path, size).getlength(everything)
@@ -464,7 +466,8 @@ def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarr
         cell_size = small if after_point else size
         font = _font(path, cell_size)
         if char in ".,":
-            lit_draw.text((col, baseline), ".", font=font, fill=255, anchor="ls")
+            point_light = int(255 * rng.uniform(*POINT_LIGHT))
+            lit_draw.text((col, baseline), ".", font=font, fill=point_light, anchor="ls")
             if char == ",":
                 lit_draw.line(
                     [(col + 1, baseline), (col - size * 0.08, baseline + size * 0.18)],

@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> None:
         "--seed", type=int, default=None, help="of the generated lines (a continuation takes new ones)"
     )
     lines_parser.add_argument(
+        "--real-copies", type=int, default=None, help="augmented copies of each real training line, besides it"
+    )
+    lines_parser.add_argument(
         "--start-from", type=Path, default=None, help="continue from these weights (e.g. ml/artifacts/lines.weights.h5)"
     )
 
@@ -86,6 +89,7 @@ def run_train_lines(args) -> None:
         "learning_rate": args.learning_rate,
         "start_from": args.start_from,
         "seed": args.seed,
+        "real_copies": args.real_copies,
     }
     for field, value in options.items():
         if value is not None:

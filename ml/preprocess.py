@@ -31,7 +31,7 @@ LINE_WORKING_SIDE = 1024  # a line of 16 characters keeps its strokes
 # A line's ink is smoothed (a Gaussian of this many pixels of the line reader's frame) before it is fitted
 # there. The seventh reader, trained without it, read more of every real line set with it (captcha
 # validation part 94.17 -> 95.67% with the second look; 0.5 lost strips and captchas): real captchas
-# are grainier, real cheques more detailed than generated ones. The eighth reader is trained with it. See
+# are grainier, real cheques more detailed than generated ones. Readers since the eighth are trained with it. See
 # docs/model-history.md, "Eighth line reader".
 LINE_SMOOTHING = 0.3
 MIN_CONTRAST = 16.0  # ink must differ from the background by this many grey levels (of 255)
