@@ -31,7 +31,7 @@ from dataset import degrade, fonts, handwritten
 from ml.inference import DigitClassifier, given_a_digit
 from ml.lines import LineReader
 from ml.preprocess import ImageError, line_input, open_image, to_network_input
-from ml.reading import confirm_doubtful_digits, lines_in_doubtful_pictures
+from ml.reading import lines_in_doubtful_pictures, read_lines
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,13 +131,13 @@ def png_bytes(image: Image.Image) -> bytes:
 
 
 def our_reading(data: bytes, reader: LineReader, classifier: DigitClassifier) -> str:
-    """As the service reads in `number` mode: the line reader, the digits it doubts read again by the digit network."""
+    """As the service reads in `number` mode: the line reader, with its second looks at doubtful lines and digits."""
     try:
         picture = open_image(data)
-        line, placement = line_input(picture)
+        prepared = line_input(picture)
     except ImageError:
         return ""
-    return confirm_doubtful_digits(reader.read(line[None], [placement]), [picture], classifier)[0].text
+    return read_lines([prepared], [picture], reader, classifier)[0].text
 
 
 def auto_reading(data: bytes, classifier: DigitClassifier, reader: LineReader) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 from ml.inference import DigitClassifier, top_k
 from ml.lines import LineReader, LineReading
 from ml.preprocess import ImageError, line_input, open_image, prepare
-from ml.reading import confirm_doubtful_digits, digit_probabilities, doubts_a_digit
+from ml.reading import digit_probabilities, needs_second_look, second_looks
 
 PARALLEL_FROM = 64  # fewer files are prepared in this process: starting workers would cost more
 
@@ -54,17 +54,19 @@ def _numbers(
     if lines:
         inputs, placements = zip(*lines.values())
         readings = dict(zip(lines, reader.read(np.stack(inputs), list(placements))))
-        readings.update(_confirmed(readings, classifier))
+        readings.update(_looked_again(readings, reader, classifier))
     for path, _, error in chunk:
         yield _number_answer(path, readings[path]) if error is None else {"path": str(path), "error": error}
 
 
-def _confirmed(readings: dict[Path, LineReading], classifier: DigitClassifier) -> dict[Path, LineReading]:
-    """The readings with a doubtful digit, confirmed from their pictures (opened again: the pictures were
+def _looked_again(
+    readings: dict[Path, LineReading], reader: LineReader, classifier: DigitClassifier
+) -> dict[Path, LineReading]:
+    """The doubtful readings after their second looks, from their pictures (opened again: the pictures were
     prepared in other processes, and few readings need them)."""
-    doubtful = [path for path, reading in readings.items() if doubts_a_digit(reading)]
+    doubtful = [path for path, reading in readings.items() if needs_second_look(reading)]
     pictures = [open_image(path.read_bytes()) for path in doubtful]
-    return dict(zip(doubtful, confirm_doubtful_digits([readings[path] for path in doubtful], pictures, classifier)))
+    return dict(zip(doubtful, second_looks([readings[path] for path in doubtful], pictures, reader, classifier)))
 
 
 def _prepared_files(paths: list[Path], prepare_bytes: Callable) -> Iterator[tuple[Path, object, str | None]]:

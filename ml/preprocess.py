@@ -142,13 +142,14 @@ class LinePlacement:
         return [round(left), self.top, round(right), self.bottom]
 
 
-def line_input(image: Image.Image) -> tuple[np.ndarray, LinePlacement]:
-    """`to_line_input` and where its columns came from (to give each character a box)."""
+def line_input(image: Image.Image, row_spill: float = INK_BOX_SPILL) -> tuple[np.ndarray, LinePlacement]:
+    """`to_line_input` and where its columns came from (to give each character a box). A larger `row_spill`
+    leaves more of the ink's rows out of the box (`ml.reading.look_closer`)."""
     image = _to_workable_mode(image)
     shrunk = _shrink(image, LINE_WORKING_SIDE)
     factor = image.width / shrunk.width
     ink = _stretched(_colour_distance(_as_float_pixels(shrunk)))
-    rows, cols = _ink_box(ink)
+    rows, cols = _ink_box(ink, row_spill)
     frame, fit = (LINE_HEIGHT, LINE_WIDTH), (LINE_FIT_HEIGHT, LINE_WIDTH - 4)
     scale, _, left = _placement(ink[rows, cols].shape, frame, fit)
     placement = LinePlacement(
@@ -257,16 +258,16 @@ def _grain(distance: np.ndarray) -> float:
     return float(_quantile(steps.ravel(), 0.5)) if steps.size else 0.0
 
 
-def _ink_box(ink: np.ndarray) -> tuple[slice, slice]:
-    """The rows and columns holding all but INK_BOX_SPILL of the ink, plus a margin: empty margins go,
-    a few specks do not stretch the box."""
-    return tuple(_ink_span(ink.sum(axis=1 - axis)) for axis in (0, 1))
+def _ink_box(ink: np.ndarray, row_spill: float = INK_BOX_SPILL) -> tuple[slice, slice]:
+    """The rows holding all but `row_spill` of the ink and the columns holding all but INK_BOX_SPILL, plus
+    a margin: empty margins go, a few specks do not stretch the box."""
+    return _ink_span(ink.sum(axis=1), row_spill), _ink_span(ink.sum(axis=0), INK_BOX_SPILL)
 
 
-def _ink_span(profile: np.ndarray) -> slice:
+def _ink_span(profile: np.ndarray, spill: float) -> slice:
     cumulative = np.cumsum(profile) / max(float(profile.sum()), 1e-6)
-    first = int(np.searchsorted(cumulative, INK_BOX_SPILL / 2))
-    last = int(np.searchsorted(cumulative, 1 - INK_BOX_SPILL / 2))
+    first = int(np.searchsorted(cumulative, spill / 2))
+    last = int(np.searchsorted(cumulative, 1 - spill / 2))
     margin = round(INK_BOX_MARGIN * (last - first + 1))
     return slice(max(0, first - margin), min(len(profile), last + 1 + margin))
 

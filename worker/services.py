@@ -18,7 +18,7 @@ from django.utils import timezone
 from ml.inference import DIGITS, given_a_digit, top_k
 from ml.lines import LineReading
 from ml.preprocess import ImageError, line_input, open_image, to_network_input
-from ml.reading import confirm_doubtful_digits, lines_in_doubtful_pictures
+from ml.reading import lines_in_doubtful_pictures, read_lines
 from uploads.models import Image, Job
 from uploads.pictures import Pictures, read_pictures
 from uploads.services import count_results, finish_job_if_complete, mark_job_running
@@ -107,7 +107,7 @@ def read_chunk(images, *, upload_name: str, mode: str, classifier, line_reader=N
     def load_line_reader():
         return line_reader or get_line_reader()
 
-    numbers = read_lines(lines, pictures, load_line_reader(), classifier) if lines else {}
+    numbers = read_numbers(lines, pictures, load_line_reader(), classifier) if lines else {}
     if mode == Job.Mode.AUTO:
         found = lines_in_doubtful_pictures(list(pictures.values()), outputs, load_line_reader, classifier)
         numbers = {list(pictures)[index]: line for index, line in found.items()}
@@ -138,11 +138,13 @@ def read_images(stored: Pictures, *, mode: str):
     return inputs, lines, pictures, errors
 
 
-def read_lines(lines: dict, pictures: dict, line_reader, classifier) -> dict:
-    """image id -> LineReading, one batch through the line reader, one through the digit network."""
-    line_inputs, placements = zip(*lines.values())
-    readings = line_reader.read(np.stack(line_inputs), list(placements))
-    return dict(zip(lines, confirm_doubtful_digits(readings, [pictures[image_id] for image_id in lines], classifier)))
+def read_numbers(lines: dict, pictures: dict, line_reader, classifier) -> dict:
+    """image id -> LineReading, one batch through the line reader, the second looks batched too."""
+    return dict(
+        zip(
+            lines, read_lines(list(lines.values()), [pictures[image_id] for image_id in lines], line_reader, classifier)
+        )
+    )
 
 
 def digit_row(image_id, probabilities: np.ndarray, *, threshold: float) -> Image:

@@ -1,5 +1,5 @@
-"""Reading single digits: one look, the network's, at the picture as it is; and its second look at the
-digits a line reader doubts."""
+"""Reading single digits: one look, the network's, at the picture as it is; and the second looks at what a
+line reader doubts: a closer look at a doubtful line, the digit network's look at a doubtful digit."""
 
 import io
 
@@ -12,10 +12,13 @@ from ml.lines import LineReader, LineReading
 from ml.preprocess import line_input, to_network_input
 from ml.reading import (
     DIGIT_NETWORK_SURE,
+    DOUBTED_LINE,
     _digit_columns,
     confirm_doubtful_digits,
     digit_probabilities,
+    look_closer,
     read_digit_pictures,
+    read_lines,
 )
 from tests.factories import above_a_bold_underline, beside_a_bright_label, number_png
 
@@ -80,3 +83,51 @@ def test_only_the_digits_the_line_reader_doubts_are_read_again_by_the_digit_netw
     assert confirmed.characters[1]["confidence"] >= DIGIT_NETWORK_SURE
     assert confirmed.confidence == pytest.approx(np.prod([c["confidence"] for c in confirmed.characters]))
     assert doubted_and_wrong.text == "2786", "the readings given are left as they were"
+
+
+class ScriptedLineReader:
+    """A stand-in line reader that answers its one batch with the readings given, and counts what it read."""
+
+    def __init__(self, readings: list[LineReading]):
+        self.readings, self.lines_read = readings, 0
+
+    def read(self, inputs, placements):
+        self.lines_read += len(inputs)
+        return self.readings
+
+
+def line_read_at(text: str, confidence: float) -> LineReading:
+    share = confidence ** (1 / len(text))
+    return LineReading.of([{"character": character, "confidence": share} for character in text])
+
+
+def test_only_doubtful_lines_are_looked_at_closer_and_the_more_confident_reading_stands():
+    picture = Image.open(io.BytesIO(number_png("1234")))
+    readings = [line_read_at("1234", 0.99), line_read_at("123", 0.5), line_read_at("5678", DOUBTED_LINE - 0.05)]
+    closer = ScriptedLineReader([line_read_at("1284", 0.9), line_read_at("5670", 0.3)])
+
+    looked = look_closer(readings, [picture] * 3, closer)
+
+    assert closer.lines_read == 2, "the sure line is not read again"
+    assert [reading.text for reading in looked] == ["1234", "1284", "5678"]
+
+
+def marks_far_above_and_below(text: str, gap: int) -> Image.Image:
+    """A line of digits with a short stray mark `gap` pixels above it and one below, as on a form."""
+    line = Image.open(io.BytesIO(number_png(text, height=48)))
+    picture = Image.new("L", (line.width, line.height + 2 * gap), 255)
+    picture.paste(line, (0, gap))
+    draw, middle = ImageDraw.Draw(picture), line.width / 2
+    for row in (2, picture.height - 3):
+        draw.line([(middle - line.width / 10, row), (middle + line.width / 10, row)], fill=0, width=1)
+    return picture
+
+
+def test_a_closer_look_reads_digits_that_far_marks_shrank_in_the_line_readers_frame(classifier):
+    picture = marks_far_above_and_below("2580", gap=40)
+    reader = LineReader.load()
+    line, placement = line_input(picture)
+    first_look = reader.read(line[None], [placement])[0]
+    assert first_look.text != "2580" and first_look.confidence < DOUBTED_LINE
+
+    assert read_lines([line_input(picture)], [picture], reader, classifier)[0].text == "2580"
