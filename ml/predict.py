@@ -38,8 +38,8 @@ def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator
 
 def predict_numbers(paths: list[Path], model_path: Path | None = None, batch: int = 256) -> Iterator[dict]:
     """`{"path", "text", "confidence", "digits"}` per image: the line it shows, separators in `text`,
-    `digits` digit by digit with boxes. Read with the line reader, `batch` images at a time; the digits
-    it doubts are read again by the digit network, as the service does."""
+    `digits` digit by digit with boxes. Read with the line reader, `batch` images at a time, with its second
+    looks at doubtful lines and digits, as the service reads them."""
     reader, classifier = LineReader.load(model_path), DigitClassifier.load()
     prepared = _prepared_files(paths, _line_input_of)
     while chunk := list(islice(prepared, batch)):

@@ -40,7 +40,7 @@ def lines_in_doubtful_pictures(
     pictures: Sequence[Image.Image], outputs: np.ndarray, load_line_reader, classifier
 ) -> dict:
     """`auto`: {index: LineReading} of the pictures the digit network does not take for one digit, read
-    by the line reader (`load_line_reader()`, called only if there are any) with `confirm_doubtful_digits`;
+    by the line reader (`load_line_reader()`, called only if there are any) with its second looks;
     only lines of two or more characters (for one, the digit network's answer stands), and none where the
     line reader finds no ink."""
     doubtful, prepared = [], []

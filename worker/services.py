@@ -3,8 +3,9 @@ results in one transaction. Writing only rows still pending makes a redelivered 
 
 Modes: `digit` reads every image with the digit network; `number` with the line reader; `auto` with
 the digit network, and the line reader reads again the images that network does not take for one
-digit, unless it finds one character (or none) there (`ml.reading.lines_in_doubtful_pictures`). The
-digits the line reader doubts are read again by the digit network (`ml.reading.confirm_doubtful_digits`)."""
+digit, unless it finds one character (or none) there (`ml.reading.lines_in_doubtful_pictures`). A
+line the line reader doubts is read again closer, the digits it doubts by the digit network
+(`ml.reading.second_looks`)."""
 
 import logging
 import time
@@ -140,11 +141,8 @@ def read_images(stored: Pictures, *, mode: str):
 
 def read_numbers(lines: dict, pictures: dict, line_reader, classifier) -> dict:
     """image id -> LineReading, one batch through the line reader, the second looks batched too."""
-    return dict(
-        zip(
-            lines, read_lines(list(lines.values()), [pictures[image_id] for image_id in lines], line_reader, classifier)
-        )
-    )
+    pictures_of_lines = [pictures[image_id] for image_id in lines]
+    return dict(zip(lines, read_lines(list(lines.values()), pictures_of_lines, line_reader, classifier)))
 
 
 def digit_row(image_id, probabilities: np.ndarray, *, threshold: float) -> Image:
