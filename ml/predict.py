@@ -63,7 +63,7 @@ def _looked_again(
     readings: dict[Path, LineReading], reader: LineReader, classifier: DigitClassifier
 ) -> dict[Path, LineReading]:
     """The doubtful readings after their second looks, from their pictures (opened again: the pictures were
-    prepared in other processes, and few readings need them)."""
+    prepared in other processes, and only the doubtful readings need them)."""
     doubtful = [path for path, reading in readings.items() if needs_second_look(reading)]
     pictures = [open_image(path.read_bytes()) for path in doubtful]
     return dict(zip(doubtful, second_looks([readings[path] for path in doubtful], pictures, reader, classifier)))

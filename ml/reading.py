@@ -67,7 +67,9 @@ def read_lines(
     return second_looks(line_reader.read(np.stack(inputs), list(placements)), pictures, line_reader, classifier)
 
 
-def second_looks(readings: Sequence[LineReading], pictures: Sequence[Image.Image], line_reader, classifier):
+def second_looks(
+    readings: Sequence[LineReading], pictures: Sequence[Image.Image], line_reader, classifier
+) -> list[LineReading]:
     """The readings, each doubtful line looked at closer (`look_closer`), then each doubtful digit read
     again by the digit network (`confirm_doubtful_digits`)."""
     return confirm_doubtful_digits(look_closer(readings, pictures, line_reader), pictures, classifier)
