@@ -37,9 +37,18 @@ GRIMY_METER_SHARE = 0.4  # of those, glass mottled by dust and scratches
 METER_TEXT_SHARE = 0.4  # display lines showing a meter reading's text
 SMALL_TENTHS_SHARE = 0.4  # readings with a point whose tenths digit is drawn smaller (many meters' is full size)
 POINT_LIGHT = (0.5, 1.0)  # a display's decimal point is often lit fainter than its segments
+# Many meter LCDs space their digits wider than DSEG's cells (a pitch up to 1.2 digit heights, not 0.82),
+# the decimal point alone in the gap; and their digits are often narrower.
+SPACED_DISPLAY_SHARE = 0.5
+SPACED_PITCH = (1.08, 1.45)  # the cell's advance times this
+DISPLAY_STRETCH = (-0.35, 0.35)  # the stored width's factor, its log drawn uniform
+SLANTED_DISPLAY_SHARE = 0.5  # display lines slanted forward further than DSEG's italics (many meter LCDs are)
+DISPLAY_SHEAR = (0.05, 0.3)
 CASING_BAND_SHARE = 0.3  # display lines cropped with the casing's edge along a side (top, bottom, left, right)
 ROUNDED_WINDOW_SHARE = 0.4  # wheel lines whose windows are rounded, with a dark rim (Ferraris meters)
 EUROPEAN_HAND_SHARE = 0.3  # handwritten lines whose writer flags their 1s and crosses their 7s
+AMOUNT_TEXT_SHARE = 0.25  # handwritten lines showing an amount in thousands, as cheques do: "50.000", "1,250,000"
+SMALL_GROUP_SHARE = 0.3  # of handwritten lines with a point or comma, the digits after the last one written small
 END_MARK_SHARE = 0.3  # handwritten lines closed by a mark that is not part of the text ("=", "-", ".-"): cheques
 SATURATED_BACKLIGHTS = {  # (low, high) RGB of meter LCDs photographed in the field
     "cyan": ((0, 190, 190), (130, 255, 255)),
@@ -81,6 +90,16 @@ def meter_text(rng: Rng) -> str:
     """An electricity meter's reading: 3-8 digits, often leading zeros, a tenths digit after a point in half."""
     digits = _digit_string(rng, int(rng.integers(3, 9)), leading_zeros=rng.random() < 0.6)
     return digits[:-1] + "." + digits[-1] if rng.random() < 0.5 else digits
+
+
+def amount_text(rng: Rng) -> str:
+    """An amount as cheques write it: 1-3 digits, then one or two groups of three (often "000") set off by
+    a point, a comma or nothing."""
+    mark = str(rng.choice([".", ",", ""], p=[0.5, 0.2, 0.3]))
+    groups = [_digit_string(rng, int(rng.integers(1, 4)), leading_zeros=False)]
+    for _ in range(int(rng.choice([1, 2], p=[0.8, 0.2]))):
+        groups.append("000" if rng.random() < 0.5 else "".join(str(digit) for digit in rng.integers(0, 10, 3)))
+    return mark.join(groups)
 
 
 def _digit_string(rng: Rng, count: int, leading_zeros: bool) -> str:
@@ -385,6 +404,9 @@ def display_line(rng: Rng, text: str) -> Image.Image:
     paths = fonts.display_font_paths()
     path = paths[int(rng.integers(len(paths)))]
     lit, segments = _display_masks(rng, path, text)
+    if rng.random() < SLANTED_DISPLAY_SHARE:
+        shear = rng.uniform(*DISPLAY_SHEAR)
+        lit, segments = _slanted(lit, shear), _slanted(segments, shear)
     meter = rng.random() < METER_LOOK_SHARE
     faint = meter and rng.random() < FAINT_METER_SHARE
     look = _meter_look(rng, faint) if meter else displays._legible_look(rng, led=rng.random() < 0.25)
@@ -399,7 +421,8 @@ def display_line(rng: Rng, text: str) -> Image.Image:
         image = image.rotate(
             rng.uniform(-2, 2), Image.Resampling.BILINEAR, fillcolor=tuple(look.background.astype(int))
         )
-    stored = _stored(rng, np.asarray(image, np.float32), _log_uniform(rng, 20, 64), math.exp(rng.uniform(-0.1, 0.35)))
+    stretch = math.exp(rng.uniform(*DISPLAY_STRETCH))
+    stored = _stored(rng, np.asarray(image, np.float32), _log_uniform(rng, 20, 64), stretch)
     noise = rng.uniform(1.0, 2.0) if faint else 1.0
     return _captured(rng, stored, _contrast(look.lit, look.background), stored.height * 0.7, noise)
 
@@ -451,13 +474,14 @@ def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarr
     blank_cells = int(rng.integers(1, 3)) if rng.random() < 0.3 else 0
     cells = [" "] * blank_cells + list(text)
     advance = _font(path, size).getlength(everything)
+    pitch = rng.uniform(*SPACED_PITCH) if rng.random() < SPACED_DISPLAY_SHARE else 1.0
     unit = DISPLAY_UNITS[int(rng.integers(len(DISPLAY_UNITS)))] if rng.random() < 0.35 else ""
     unit_font = _font(_line_fonts()[int(rng.integers(len(_line_fonts())))], int(size * rng.uniform(0.25, 0.5)))
     unit_length = unit_font.getlength(unit)
     left, right = (int(rng.uniform(0.1, 0.6) * size) for _ in range(2))
     right += int(unit_length) + size // 4 if unit else 0
     top, bottom = (int(rng.uniform(0.1, 0.5) * size) for _ in range(2))
-    width = int(left + right + advance * (len(cells) + 0.3))
+    width = int(left + right + advance * (pitch * 1.04 * len(cells) + 0.3))
     lit = Image.new("L", (width, max(size // 2, top + bottom + size + size // 4)))
     segments = Image.new("L", lit.size)
     lit_draw, segments_draw = ImageDraw.Draw(lit), ImageDraw.Draw(segments)
@@ -467,10 +491,11 @@ def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarr
         font = _font(path, cell_size)
         if char in ".,":
             point_light = int(255 * rng.uniform(*POINT_LIGHT))
-            lit_draw.text((col, baseline), ".", font=font, fill=point_light, anchor="ls")
+            point_col = col - advance * (pitch - 1) / 2  # in the middle of the gap the pitch leaves
+            lit_draw.text((point_col, baseline), ".", font=font, fill=point_light, anchor="ls")
             if char == ",":
                 lit_draw.line(
-                    [(col + 1, baseline), (col - size * 0.08, baseline + size * 0.18)],
+                    [(point_col + 1, baseline), (point_col - size * 0.08, baseline + size * 0.18)],
                     fill=255,
                     width=max(2, size // 14),
                 )
@@ -479,7 +504,7 @@ def _display_masks(rng: Rng, path: str, text: str) -> tuple[np.ndarray, np.ndarr
         segments_draw.text((col, baseline), everything, font=font, fill=255, anchor="ls")
         if char != " ":
             lit_draw.text((col, baseline), char, font=font, fill=255, anchor="ls")
-        col += font.getlength(everything) * rng.uniform(1.0, 1.04)
+        col += font.getlength(everything) * pitch * rng.uniform(1.0, 1.04)
     if unit:  # a unit printed beside the reading (not part of its text), at the top or the bottom
         row = baseline if rng.random() < 0.6 else baseline - size + unit_font.size
         lit_draw.text((col + size * rng.uniform(0.05, 0.3), row), unit, font=unit_font, fill=255, anchor="ls")
@@ -614,11 +639,16 @@ def handwritten_line(rng: Rng, text: str) -> Image.Image:
     height = rng.uniform(18, 24)
     fine_pen = rng.random() < 0.4  # a ballpoint on a cheque writes thinner than MNIST's felt tip
     european = rng.random() < EUROPEAN_HAND_SHARE
+    last_mark = max(text.rfind("."), text.rfind(","))
+    small_from = last_mark if last_mark > 0 and rng.random() < SMALL_GROUP_SHARE else len(text)
+    small = rng.uniform(0.55, 0.85)  # the group after it, as "50.000" is often written: small zeros
     masks = [
         _hand_separator(rng, char, height)
         if char in SEPARATORS
-        else _hand_digit(rng, images, by_digit, int(char), height, fine_pen, european)
-        for char in text
+        else _hand_digit(
+            rng, images, by_digit, int(char), height * (small if index > small_from else 1), fine_pen, european
+        )
+        for index, char in enumerate(text)
     ]
     shown = text
     if rng.random() < END_MARK_SHARE:  # laid out as a separator is: in its own box, clear of the last digit
@@ -855,4 +885,6 @@ def text_for_style(rng: Rng, style: str) -> str:
         return str(int(rng.integers(10)))
     if style == "display" and rng.random() < METER_TEXT_SHARE:
         return meter_text(rng)
+    if style == "handwritten" and rng.random() < AMOUNT_TEXT_SHARE:
+        return amount_text(rng)
     return counter_text(rng) if style == "wheels" else random_text(rng)

@@ -44,6 +44,19 @@ def test_meter_readings_have_three_to_eight_digits_and_a_tenths_digit_after_a_po
     assert np.mean([text.startswith("0") for text in texts]) > 0.5
 
 
+def test_amounts_are_written_in_groups_of_three_often_zeros():
+    rng = np.random.default_rng(0)
+    texts = [lines.amount_text(rng) for _ in range(1000)]
+    for text in texts:
+        groups = text.replace(",", ".").split(".")
+        assert all(group.isdigit() for group in groups) and len(set(text) - set("0123456789")) <= 1
+        if len(groups) > 1:
+            assert 1 <= len(groups[0]) <= 3 and all(len(group) == 3 for group in groups[1:])
+        assert 4 <= len(text.replace(",", "").replace(".", "")) <= 9
+    assert 0.6 < np.mean([("." in text) or ("," in text) for text in texts]) < 0.8
+    assert np.mean([text.endswith("000") for text in texts]) > 0.4
+
+
 LINE_STYLES = sorted(set(lines.STYLES) - {"single"})
 
 
