@@ -5,6 +5,8 @@ Fresh pictures of numbers (new seed):
                (touching) to wide, slant, stroke width, colours, backgrounds, blur, noise, JPEG
   handwritten  1-6 held-out MNIST digits side by side (gaps -2..8 px at MNIST scale, so some touch),
                half as plain MNIST-style pictures, half degraded like the printed ones
+  crossed      4 digits in the held-out font families as the issue's judged lines are described: 70 x 30 px,
+               each digit in its own colour on a pale tint, a dark box border, 2-4 thin lines crossing at any angle
 Each picture is read by the line reader (`number` mode) and as `auto` mode reads it (the digit network
 when it is sure of one digit, else the line reader). Reports string accuracy (whole number right), digit accuracy (1 - edit distance / length) and
 images/s, writes bench/results/ocr_numbers.json.  Usage: python -m bench.ocr_numbers [--per-set 300] [--seed 4242]
@@ -89,6 +91,28 @@ def printed_number(rng: np.random.Generator, paths: list[str]) -> tuple[Image.Im
 
 def random_number(rng: np.random.Generator, shortest: int, longest: int) -> str:
     return "".join(str(digit) for digit in rng.integers(0, 10, int(rng.integers(shortest, longest + 1))))
+
+
+def crossed_number(rng: np.random.Generator, paths: list[str]) -> tuple[Image.Image, str, dict]:
+    text = random_number(rng, 4, 4)
+    width, height = 70, 30
+    image = Image.new("RGB", (width, height), _colour(rng, 215, 255))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(paths[rng.integers(len(paths))], int(rng.integers(16, 21)))
+    spacings = rng.uniform(-1, 3, len(text))
+    x = rng.uniform(4, 10)
+    for char, spacing in zip(text, spacings):
+        draw.text((x, rng.uniform(14, 16)), char, font=font, fill=_colour(rng, 0, 160), anchor="lm")
+        x += font.getlength(char) + spacing
+    for _ in range(int(rng.integers(2, 5))):
+        ends = [(rng.uniform(0, width), rng.uniform(0, height)) for _ in range(2)]
+        draw.line(ends, fill=_colour(rng, 0, 200), width=1)
+    draw.rectangle([0, 0, width - 1, height - 1], outline=_colour(rng, 0, 80), width=1)
+    return image, text, {"touching": bool((spacings[:-1] < 0).any())}
+
+
+def _colour(rng: np.random.Generator, low: float, high: float) -> tuple[int, ...]:
+    return tuple(int(value) for value in rng.uniform(low, high, 3))
 
 
 # --- handwritten numbers -----------------------------------------------------------------------
@@ -215,6 +239,7 @@ def build_sets(per_set: int, seed: int) -> dict[str, tuple[list[bytes], list[str
     makers = {
         "printed": lambda: printed_number(rng, paths),
         "handwritten": lambda: handwritten_number(rng, images, labels),
+        "crossed": lambda: crossed_number(rng, paths),
     }
     sets = {}
     for name, make in makers.items():

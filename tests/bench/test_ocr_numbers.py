@@ -1,0 +1,17 @@
+"""The number benchmark's generated sets: what each picture shows is what its label says."""
+
+import numpy as np
+
+from bench import ocr_numbers
+from dataset import fonts
+
+
+def test_crossed_numbers_are_small_boxed_four_digit_lines():
+    rng = np.random.default_rng(0)
+    paths = fonts.font_paths(fonts.split_families()[1])
+    for _ in range(5):
+        image, text, info = ocr_numbers.crossed_number(rng, paths)
+        pixels = np.asarray(image, dtype=np.float32)
+        assert image.size == (70, 30) and image.mode == "RGB"
+        assert len(text) == 4 and text.isdigit() and isinstance(info["touching"], bool)
+        assert pixels[0].mean() < np.median(pixels) - 100  # a dark box border around a pale picture
