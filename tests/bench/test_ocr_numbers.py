@@ -1,4 +1,4 @@
-"""The number benchmark's generated sets: what each picture shows is what its label says."""
+"""The number benchmark's generated sets are the pictures its docstring describes."""
 
 import numpy as np
 
