@@ -10,6 +10,7 @@ Fresh pictures of numbers (new seed):
 Each picture is read by the line reader (`number` mode) and as `auto` mode reads it (the digit network
 when it is sure of one digit, else the line reader). Reports string accuracy (whole number right), digit accuracy (1 - edit distance / length) and
 images/s, writes bench/results/ocr_numbers.json.  Usage: python -m bench.ocr_numbers [--per-set 300] [--seed 4242]
+[--crossing-lines N] (what the crossing lines cost: the crossed set with exactly N lines per box)
 """
 
 from __future__ import annotations
@@ -93,7 +94,10 @@ def random_number(rng: np.random.Generator, shortest: int, longest: int) -> str:
     return "".join(str(digit) for digit in rng.integers(0, 10, int(rng.integers(shortest, longest + 1))))
 
 
-def crossed_number(rng: np.random.Generator, paths: list[str]) -> tuple[Image.Image, str, dict]:
+def crossed_number(
+    rng: np.random.Generator, paths: list[str], crossing_lines: int | None = None
+) -> tuple[Image.Image, str, dict]:
+    """`crossing_lines` lines cross the box (2-4 when None)."""
     text = random_number(rng, 4, 4)
     width, height = 70, 30
     image = Image.new("RGB", (width, height), _colour(rng, 215, 255))
@@ -104,7 +108,7 @@ def crossed_number(rng: np.random.Generator, paths: list[str]) -> tuple[Image.Im
     for char, spacing in zip(text, spacings):
         draw.text((x, rng.uniform(14, 16)), char, font=font, fill=_colour(rng, 0, 160), anchor="lm")
         x += font.getlength(char) + spacing
-    for _ in range(int(rng.integers(2, 5))):
+    for _ in range(int(rng.integers(2, 5)) if crossing_lines is None else crossing_lines):
         ends = [(rng.uniform(0, width), rng.uniform(0, height)) for _ in range(2)]
         draw.line(ends, fill=_colour(rng, 0, 200), width=1)
     draw.rectangle([0, 0, width - 1, height - 1], outline=_colour(rng, 0, 80), width=1)
@@ -232,14 +236,16 @@ def run_reader(reader, pictures: list[bytes]) -> tuple[list[str], float]:
     return readings, time.perf_counter() - started
 
 
-def build_sets(per_set: int, seed: int) -> dict[str, tuple[list[bytes], list[str], list[dict]]]:
+def build_sets(
+    per_set: int, seed: int, crossing_lines: int | None = None
+) -> dict[str, tuple[list[bytes], list[str], list[dict]]]:
     rng = np.random.default_rng(seed)
     paths = fonts.font_paths(fonts.split_families()[1])
     images, labels = handwritten.mnist_split()["validation"]
     makers = {
         "printed": lambda: printed_number(rng, paths),
         "handwritten": lambda: handwritten_number(rng, images, labels),
-        "crossed": lambda: crossed_number(rng, paths),
+        "crossed": lambda: crossed_number(rng, paths, crossing_lines),
     }
     sets = {}
     for name, make in makers.items():
@@ -300,14 +306,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=4242)
     parser.add_argument("--no-tesseract", action="store_true")
     parser.add_argument("--line-model", type=Path, default=None, help="the line reader's .tflite")
+    parser.add_argument("--crossing-lines", type=int, default=None, help="lines across each crossed box (else 2-4)")
     args = parser.parse_args(argv)
     with_tesseract = not args.no_tesseract and shutil.which("tesseract") is not None
     if not with_tesseract:
         print("tesseract not run (not installed or --no-tesseract)", file=sys.stderr)
     reader, classifier = LineReader.load(args.line_model, num_threads=2), DigitClassifier.load()
-    sets = build_sets(args.per_set, args.seed)
+    sets = build_sets(args.per_set, args.seed, args.crossing_lines)
     results = {
         "seed": args.seed,
+        "crossing_lines": args.crossing_lines,
         "model_version": reader.version,
         "line_model_version": reader.version,
         "tesseract": subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]

@@ -15,3 +15,11 @@ def test_crossed_numbers_are_small_boxed_four_digit_lines():
         assert image.size == (70, 30) and image.mode == "RGB"
         assert len(text) == 4 and text.isdigit() and isinstance(info["touching"], bool)
         assert pixels[0].mean() < np.median(pixels) - 100  # a dark box border around a pale picture
+
+
+def test_crossed_numbers_can_be_drawn_with_a_given_number_of_lines():
+    paths = fonts.font_paths(fonts.split_families()[1])
+    plain, _, _ = ocr_numbers.crossed_number(np.random.default_rng(1), paths, crossing_lines=0)
+    crossed, _, _ = ocr_numbers.crossed_number(np.random.default_rng(1), paths, crossing_lines=6)
+    changed = np.abs(np.asarray(plain, np.int16) - np.asarray(crossed, np.int16)).max(axis=2) > 30
+    assert changed.sum() > 6 * 20  # six one-pixel lines, on average longer than 20 px
