@@ -64,3 +64,15 @@ def test_input_columns_map_back_to_picture_pixels(size):
         box = placement.box(run[0], run[-1])
         assert abs(box[0] - left) <= tolerance and abs(box[2] - right) <= tolerance
     assert abs(placement.top - height // 4) <= 0.1 * height and abs(placement.bottom - 3 * height // 4) <= 0.1 * height
+
+
+def test_a_frame_around_the_line_is_not_taken_for_its_background():
+    """A pale box with a thin dark frame (a web form's field, a captcha): the digits are the ink, not the
+    box's inside."""
+    picture = Image.new("RGB", (70, 30), (235, 240, 225))
+    draw = ImageDraw.Draw(picture)
+    draw.text((35, 15), "4918", fill=(90, 30, 120), font=ImageFont.truetype(FONT, 20), anchor="mm")
+    draw.rectangle((0, 0, 69, 29), outline=(40, 40, 40))
+    line = to_line_input(picture)
+    assert np.median(line[line > 0]) < 0.3  # thin strokes and the outline on nothing, not a bright box
+    assert np.sum(line > 0.5) > 200  # the strokes
