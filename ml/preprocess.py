@@ -209,7 +209,7 @@ def _distance(difference: np.ndarray) -> np.ndarray:
 def _background_inside_any_frame(pixels: np.ndarray) -> tuple[np.ndarray, int]:
     """(`_background`, 0), unless the picture's border is a frame: a thin outline (a box drawn around a
     web form's field or a captcha) whose colour covers little of the picture. Then the background is fitted
-    to the band `inset` pixels further in, if more of the picture is near that colour: (it, inset).
+    to the band `inset` pixels further in, if more of the picture is near that colour: (that, inset).
     Without this, the frame's colour was taken for the background, and the box's whole inside for ink: 4-digit
     boxes crossed by thin lines (`bench.ocr_numbers`, `crossed`) read 53.8% -> 75.3% with the tenth reader
     (docs/model-history.md, "A frame is not the background"). Lines only: the digit network was trained
@@ -232,7 +232,7 @@ def _share_near(pixels: np.ndarray, background: np.ndarray) -> float:
 
 def _background(pixels: np.ndarray, inset: int = 0) -> np.ndarray:
     """The background's colour at each pixel: a plane per channel (light falling off across a photo)
-    fitted to the picture's border, starting from its median colour and refitted on the border
+    fitted to the picture's border (`inset` pixels in), starting from its median colour and refitted on the border
     pixels near the fit, so that ink, a window's bright edge or a neighbour's sliver crossing the
     border does not tilt it. Measured with the network trained on the border's median colour
     alone: held-out printed fonts 98.68% -> 99.26%, generated captures 95.23% -> 96.10%."""

@@ -1,4 +1,4 @@
-"""Decoding the line reader's CTC output (numpy only)."""
+"""The line reader's input, and the decoding of its CTC output (numpy only)."""
 
 import numpy as np
 import pytest
