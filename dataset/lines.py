@@ -50,6 +50,7 @@ EUROPEAN_HAND_SHARE = 0.3  # handwritten lines whose writer flags their 1s and c
 AMOUNT_TEXT_SHARE = 0.25  # handwritten lines showing an amount in thousands, as cheques do: "50.000", "1,250,000"
 SMALL_GROUP_SHARE = 0.3  # of handwritten lines with a point or comma, the digits after the last one written small
 END_MARK_SHARE = 0.3  # handwritten lines closed by a mark that is not part of the text ("=", "-", ".-"): cheques
+FORM_FIELD_SHARE = 0.15  # handwritten lines written in a form's field, its sides in the margins
 SATURATED_BACKLIGHTS = {  # (low, high) RGB of meter LCDs photographed in the field
     "cyan": ((0, 190, 190), (130, 255, 255)),
     "yellow": ((215, 180, 0), (255, 240, 100)),
@@ -279,14 +280,19 @@ def _printed_colours(rng: Rng, count: int) -> tuple[np.ndarray, list[np.ndarray]
 
 
 def _draw_interference(rng: Rng, image: Image.Image, glyph_rows: tuple[int, int]) -> None:
-    """1-3 thin lines or arcs across the digits, in random colours."""
+    """1-4 thin lines or arcs through the digits, in random colours: across the whole line, between any two
+    points (steep ones look like a 1 or a 7's stem), or curved."""
     draw = ImageDraw.Draw(image)
     top, bottom = glyph_rows
-    for _ in range(int(rng.integers(1, 4))):
+    for _ in range(int(rng.integers(1, 5))):
         colour = tuple(rng.integers(0, 200, 3).tolist())
         width = int(rng.integers(1, 3))
-        if rng.random() < 0.5:
+        kind = rng.random()
+        if kind < 0.35:
             ends = [(0, rng.uniform(top, bottom)), (image.width, rng.uniform(top, bottom))]
+            draw.line(ends, fill=colour, width=width)
+        elif kind < 0.7:
+            ends = [(rng.uniform(0, image.width), rng.uniform(0, image.height)) for _ in range(2)]
             draw.line(ends, fill=colour, width=width)
         else:
             left, right = sorted(rng.uniform(-0.3, 1.3, 2) * image.width)
@@ -682,10 +688,28 @@ def handwritten_line(rng: Rng, text: str) -> Image.Image:
     if rng.random() < 0.4:
         row = min(mask.shape[0] - 1, _ink_rows(mask)[1] + int(rng.integers(0, 4)))
         picture[row : row + int(rng.integers(1, 3))] = paper * rng.uniform(0.4, 0.75)
+    if rng.random() < FORM_FIELD_SHARE:
+        _draw_field_sides(rng, picture, mask, paper * rng.uniform(0.3, 0.75))
     alpha = (mask * rng.uniform(0.75, 1.0))[:, :, None]
     picture = picture * (1 - alpha) + ink * alpha
     stored = _stored(rng, picture, _log_uniform(rng, 26, 100), math.exp(rng.uniform(-0.15, 0.1)))
     return _captured(rng, stored, _contrast(paper, ink), stored.height * 0.6)
+
+
+def _draw_field_sides(rng: Rng, picture: np.ndarray, mask: np.ndarray, colour: np.ndarray) -> None:
+    """A form field's sides in the margins left and right of the writing (each most of the time), whole or
+    in part: a side is not a 1."""
+    inked = np.flatnonzero(mask.max(axis=0) > 0.5)
+    if inked.size == 0:
+        return
+    thickness = int(rng.integers(1, 3))
+    height = picture.shape[0]
+    for start, stop in ((0, inked[0] - 1), (inked[-1] + 2, picture.shape[1])):
+        if stop - start < thickness or rng.random() < 0.3:
+            continue
+        col = int(rng.integers(start, stop - thickness + 1))
+        top, bottom = (0, height) if rng.random() < 0.6 else sorted(rng.integers(0, height + 1, 2))
+        picture[top:bottom, col : col + thickness] = colour
 
 
 def _hand_digit(

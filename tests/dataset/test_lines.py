@@ -212,3 +212,18 @@ def test_grime_scales_with_the_contrast():
     for contrast in (20.0, 80.0):
         spread = (lines._with_grime(rng, picture, contrast) - picture).std()
         assert 0.08 * contrast < spread < 0.4 * contrast
+
+
+def test_field_sides_stay_in_the_margins_clear_of_the_writing():
+    mask = np.zeros((30, 120), np.float32)
+    mask[5:25, 20:100] = 1.0
+    rng = np.random.default_rng(14)
+    sides_seen = set()
+    for _ in range(60):
+        picture = np.full((30, 120, 3), 230.0, np.float32)
+        lines._draw_field_sides(rng, picture, mask, np.array([40.0, 40.0, 40.0]))
+        cols = np.flatnonzero((picture < 100).any(axis=(0, 2)))
+        assert not np.any((cols >= 19) & (cols <= 100))  # a pixel's gap to the ink on either side
+        sides_seen |= {"left"} if np.any(cols < 19) else set()
+        sides_seen |= {"right"} if np.any(cols > 100) else set()
+    assert sides_seen == {"left", "right"}
