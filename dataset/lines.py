@@ -288,11 +288,12 @@ def _draw_interference(rng: Rng, image: Image.Image, glyph_rows: tuple[int, int]
         colour = tuple(rng.integers(0, 200, 3).tolist())
         width = int(rng.integers(1, 3))
         kind = rng.random()
-        if kind < 0.35:
-            ends = [(0, rng.uniform(top, bottom)), (image.width, rng.uniform(top, bottom))]
-            draw.line(ends, fill=colour, width=width)
-        elif kind < 0.7:
-            ends = [(rng.uniform(0, image.width), rng.uniform(0, image.height)) for _ in range(2)]
+        if kind < 0.7:
+            ends = (
+                [(0, rng.uniform(top, bottom)), (image.width, rng.uniform(top, bottom))]
+                if kind < 0.35
+                else [(rng.uniform(0, image.width), rng.uniform(0, image.height)) for _ in range(2)]
+            )
             draw.line(ends, fill=colour, width=width)
         else:
             left, right = sorted(rng.uniform(-0.3, 1.3, 2) * image.width)
