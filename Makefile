@@ -36,6 +36,7 @@ bench-ocr: setup-dev
 	@command -v tesseract >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tesseract-ocr; }
 	.venv/bin/python -m bench.ocr $(ARGS)
 	.venv/bin/python -m bench.ocr_numbers
+	.venv/bin/python -m bench.number_mode
 	.venv/bin/python -m bench.real
 
 train: setup-train

@@ -33,7 +33,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from dataset import degrade, fonts, handwritten
 from ml.inference import DigitClassifier, given_a_digit
 from ml.lines import LineReader
-from ml.preprocess import ImageError, line_input, open_image, to_network_input
+from ml.preprocess import ImageError, line_ink, open_image, to_network_input
 from ml.reading import lines_in_doubtful_pictures, read_lines
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -162,10 +162,10 @@ def our_reading(data: bytes, reader: LineReader, classifier: DigitClassifier) ->
     """As the service reads in `number` mode: the line reader, with its second looks at doubtful lines and digits."""
     try:
         picture = open_image(data)
-        prepared = line_input(picture)
+        ink = line_ink(picture)
     except ImageError:
         return ""
-    return read_lines([prepared], [picture], reader, classifier)[0].text
+    return read_lines([ink], [picture], reader, classifier)[0].text
 
 
 def auto_reading(data: bytes, classifier: DigitClassifier, reader: LineReader) -> str:

@@ -1,4 +1,4 @@
-"""python -m ml {train, train-lines, evaluate, line-card, predict}."""
+"""python -m ml {train, train-lines, export-lines, evaluate, line-card, predict}."""
 
 from __future__ import annotations
 
@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> None:
         "--start-from", type=Path, default=None, help="continue from these weights (e.g. ml/artifacts/lines.weights.h5)"
     )
 
+    export_parser = commands.add_parser(
+        "export-lines", help="export the line reader's kept weights (lines.weights.h5) to its .tflite again"
+    )
+    export_parser.add_argument("--artifact", type=Path, default=None, help="the line reader's .tflite")
+
     evaluate_parser = commands.add_parser("evaluate", help="write the model card")
     evaluate_parser.add_argument("--dataset", type=Path, default=None)
     evaluate_parser.add_argument("--artifacts", type=Path, default=None)
@@ -58,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     commands_run = {
         "train": run_train,
         "train-lines": run_train_lines,
+        "export-lines": run_export_lines,
         "evaluate": run_evaluate,
         "line-card": run_line_card,
         "predict": run_predict,
@@ -95,6 +101,13 @@ def run_train_lines(args) -> None:
         if value is not None:
             setattr(config, field, value)
     print(json.dumps(train_lines(config), indent=2))
+
+
+def run_export_lines(args) -> None:
+    from ml.lines import DEFAULT_LINE_ARTIFACT
+    from ml.train_lines import export_again
+
+    print(f"written {export_again(args.artifact or DEFAULT_LINE_ARTIFACT)}")
 
 
 def run_evaluate(args) -> None:

@@ -7,17 +7,19 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 from ml.inference import DigitClassifier, top_k
 from ml.lines import LineReader, LineReading
-from ml.preprocess import ImageError, line_input, open_image, prepare
-from ml.reading import digit_probabilities, needs_second_look, second_looks
+from ml.preprocess import ImageError, line_ink, open_image, prepare
+from ml.reading import digit_probabilities, read_lines
 
-PARALLEL_FROM = 64  # fewer files are prepared in this process: starting workers would cost more
+PARALLEL_FROM = 64  # fewer files are read in this process: starting workers would cost more
+NUMBER_CHUNK = 64  # lines a worker reads at a time: batches big enough, and both cores busy to the end
+# forkserver: workers forked from this process would inherit the interpreter's threads
+_FORKSERVER = multiprocessing.get_context("forkserver")
 
 
 def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator[dict]:
@@ -36,37 +38,54 @@ def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator
         yield results[path]
 
 
-def predict_numbers(paths: list[Path], model_path: Path | None = None, batch: int = 256) -> Iterator[dict]:
+def predict_numbers(paths: list[Path], model_path: Path | None = None) -> Iterator[dict]:
     """`{"path", "text", "confidence", "digits"}` per image: the line it shows, separators in `text`,
-    `digits` digit by digit with boxes. Read with the line reader, `batch` images at a time, with its second
-    looks at doubtful lines and digits, as the service reads them."""
-    reader, classifier = LineReader.load(model_path), DigitClassifier.load()
-    prepared = _prepared_files(paths, _line_input_of)
-    while chunk := list(islice(prepared, batch)):
-        yield from _numbers(chunk, reader, classifier)
+    `digits` digit by digit with boxes. Read with the line reader and its second looks at doubtful lines and
+    digits, as the service reads them; many files are read NUMBER_CHUNK at a time on every core, each worker
+    reading its chunk from the file to the answer (a doubtful line's second looks need its picture and ink)."""
+    chunks = [paths[start : start + NUMBER_CHUNK] for start in range(0, len(paths), NUMBER_CHUNK)]
+    if len(paths) < PARALLEL_FROM:
+        readers = _line_readers(model_path, num_threads=2)
+        for chunk in chunks:
+            yield from _numbers_in(chunk, *readers)
+        return
+    with ProcessPoolExecutor(
+        os.cpu_count(), mp_context=_FORKSERVER, initializer=_load_worker_readers, initargs=(model_path,)
+    ) as pool:
+        for answers in pool.map(_numbers_in_worker, chunks):
+            yield from answers
 
 
-def _numbers(
-    chunk: list[tuple[Path, tuple | None, str | None]], reader: LineReader, classifier: DigitClassifier
-) -> Iterator[dict]:
-    lines = {path: line for path, line, error in chunk if error is None}
-    readings = {}
-    if lines:
-        inputs, placements = zip(*lines.values())
-        readings = dict(zip(lines, reader.read(np.stack(inputs), list(placements))))
-        readings.update(_looked_again(readings, reader, classifier))
-    for path, _, error in chunk:
-        yield _number_answer(path, readings[path]) if error is None else {"path": str(path), "error": error}
+def _line_readers(model_path: Path | None, num_threads: int) -> tuple[LineReader, DigitClassifier]:
+    return LineReader.load(model_path, num_threads=num_threads), DigitClassifier.load(num_threads=num_threads)
 
 
-def _looked_again(
-    readings: dict[Path, LineReading], reader: LineReader, classifier: DigitClassifier
-) -> dict[Path, LineReading]:
-    """The doubtful readings after their second looks, from their pictures (opened again: the pictures were
-    prepared in other processes, and only the doubtful readings need them)."""
-    doubtful = [path for path, reading in readings.items() if needs_second_look(reading)]
-    pictures = [open_image(path.read_bytes()) for path in doubtful]
-    return dict(zip(doubtful, second_looks([readings[path] for path in doubtful], pictures, reader, classifier)))
+_worker_readers: tuple[LineReader, DigitClassifier] | None = None
+
+
+def _load_worker_readers(model_path: Path | None) -> None:
+    """In each worker, once: one thread per network, as every core has a worker."""
+    global _worker_readers
+    _worker_readers = _line_readers(model_path, num_threads=1)
+
+
+def _numbers_in_worker(paths: list[Path]) -> list[dict]:
+    return _numbers_in(paths, *_worker_readers)
+
+
+def _numbers_in(paths: list[Path], reader: LineReader, classifier: DigitClassifier) -> list[dict]:
+    """The answers for the files, in order: one batch through the line reader, the second looks batched too."""
+    answers, pictures, inks = {}, {}, {}
+    for path in paths:
+        try:
+            picture = open_image(path.read_bytes())
+            inks[path], pictures[path] = line_ink(picture), picture
+        except (ImageError, OSError) as error:
+            answers[path] = {"path": str(path), "error": str(error)}
+    if inks:
+        readings = read_lines(list(inks.values()), list(pictures.values()), reader, classifier)
+        answers.update((path, _number_answer(path, reading)) for path, reading in zip(inks, readings))
+    return [answers[path] for path in paths]
 
 
 def _prepared_files(paths: list[Path], prepare_bytes: Callable) -> Iterator[tuple[Path, object, str | None]]:
@@ -76,8 +95,7 @@ def _prepared_files(paths: list[Path], prepare_bytes: Callable) -> Iterator[tupl
     if len(paths) < PARALLEL_FROM:
         yield from map(prepare_file, paths)
         return
-    # forkserver: workers forked from this process would inherit the interpreter's threads
-    with ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("forkserver")) as pool:
+    with ProcessPoolExecutor(os.cpu_count(), mp_context=_FORKSERVER) as pool:
         yield from pool.map(prepare_file, paths, chunksize=32)
 
 
@@ -86,10 +104,6 @@ def _prepared_file(prepare_bytes: Callable, path: Path) -> tuple[Path, object, s
         return path, prepare_bytes(path.read_bytes()), None
     except (ImageError, OSError) as error:
         return path, None, str(error)
-
-
-def _line_input_of(data: bytes) -> tuple[np.ndarray, object]:
-    return line_input(open_image(data))
 
 
 def _number_answer(path: Path, reading: LineReading) -> dict:

@@ -144,25 +144,43 @@ class LinePlacement:
         return [round(left), self.top, round(right), self.bottom]
 
 
-def line_input(image: Image.Image, row_spill: float = INK_BOX_SPILL) -> tuple[np.ndarray, LinePlacement]:
-    """`to_line_input` and where its columns came from (to give each character a box). A larger `row_spill`
-    leaves more of the ink's rows out of the box (`ml.reading.look_closer`)."""
+@dataclass(frozen=True)
+class LineInk:
+    """A line's picture as ink in [0, 1] (`line_ink`), from which its line reader inputs are cut: the first
+    look's and a closer one's (`ml.reading.look_closer`) come from one computation of the ink."""
+
+    ink: np.ndarray
+    factor: float  # picture pixels per ink pixel
+
+    def input(self, row_spill: float = INK_BOX_SPILL) -> tuple[np.ndarray, LinePlacement]:
+        """`to_line_input` and where its columns came from (to give each character a box). A larger
+        `row_spill` leaves more of the ink's rows out of the box."""
+        rows, cols = _ink_box(self.ink, row_spill)
+        frame, fit = (LINE_HEIGHT, LINE_WIDTH), (LINE_FIT_HEIGHT, LINE_WIDTH - 4)
+        scale, _, left = _placement(self.ink[rows, cols].shape, frame, fit)
+        placement = LinePlacement(
+            x_offset=self.factor * (cols.start - left / scale),
+            x_step=self.factor / scale,
+            top=round(self.factor * rows.start),
+            bottom=round(self.factor * rows.stop),
+        )
+        smoothed = _smoothed_box(self.ink, (rows, cols), LINE_SMOOTHING / scale)
+        return _fitted_in_frame(smoothed, frame, fit), placement
+
+
+def line_ink(image: Image.Image) -> LineInk:
+    """The picture shrunk to at most about LINE_WORKING_SIDE, each pixel's distance from the background
+    stretched to [0, 1]; ImageError when it shows no ink."""
     image = _to_workable_mode(image)
     shrunk = _shrink(image, LINE_WORKING_SIDE)
-    factor = image.width / shrunk.width
     pixels = _as_float_pixels(shrunk)
     background, inset = _background_inside_any_frame(pixels)
-    ink = _stretched(_distance(pixels - background), inset)
-    rows, cols = _ink_box(ink, row_spill)
-    frame, fit = (LINE_HEIGHT, LINE_WIDTH), (LINE_FIT_HEIGHT, LINE_WIDTH - 4)
-    scale, _, left = _placement(ink[rows, cols].shape, frame, fit)
-    placement = LinePlacement(
-        x_offset=factor * (cols.start - left / scale),
-        x_step=factor / scale,
-        top=round(factor * rows.start),
-        bottom=round(factor * rows.stop),
-    )
-    return _fitted_in_frame(_smoothed_box(ink, (rows, cols), LINE_SMOOTHING / scale), frame, fit), placement
+    return LineInk(_stretched(_distance(pixels - background), inset), image.width / shrunk.width)
+
+
+def line_input(image: Image.Image, row_spill: float = INK_BOX_SPILL) -> tuple[np.ndarray, LinePlacement]:
+    """`line_ink(image).input(row_spill)`: the line reader's input and its placement."""
+    return line_ink(image).input(row_spill)
 
 
 def _smoothed_box(values: np.ndarray, box: tuple[slice, slice], sigma: float) -> np.ndarray:

@@ -11,7 +11,7 @@ from PIL import Image
 
 from ml.inference import DIGITS, given_a_digit
 from ml.lines import LineReading
-from ml.preprocess import ImageError, line_input, to_network_input
+from ml.preprocess import ImageError, LineInk, line_ink, to_network_input
 
 AUTO_ONE_DIGIT_CONFIDENCE = 0.8  # below it, the line reader has a look (and hands one-character lines back)
 # A line's digit read at less than DOUBTED_DIGIT is read again by the digit network, over the picture's
@@ -43,58 +43,38 @@ def lines_in_doubtful_pictures(
     by the line reader (`load_line_reader()`, called only if there are any) with its second looks;
     only lines of two or more characters (for one, the digit network's answer stands), and none where the
     line reader finds no ink."""
-    doubtful, prepared = [], []
+    doubtful, inks = [], []
     for index, (picture, one_digit) in enumerate(zip(pictures, takes_for_one_digit(outputs))):
         if one_digit:
             continue
         try:
-            prepared.append(line_input(picture))
+            inks.append(line_ink(picture))
         except ImageError:
             continue
         doubtful.append(index)
     if not doubtful:
         return {}
-    readings = read_lines(prepared, [pictures[index] for index in doubtful], load_line_reader(), classifier)
+    readings = read_lines(inks, [pictures[index] for index in doubtful], load_line_reader(), classifier)
     return {index: line for index, line in zip(doubtful, readings) if len(line.characters) > 1}
 
 
-def read_lines(
-    prepared: Sequence[tuple], pictures: Sequence[Image.Image], line_reader, classifier
-) -> list[LineReading]:
-    """The lines in the pictures, from their `line_input`s, one batch through the line reader, with the
-    second looks (`second_looks`)."""
-    inputs, placements = zip(*prepared)
-    return second_looks(line_reader.read(np.stack(inputs), list(placements)), pictures, line_reader, classifier)
+def read_lines(inks: Sequence[LineInk], pictures: Sequence[Image.Image], line_reader, classifier) -> list[LineReading]:
+    """The lines in the pictures, from their `line_ink`s, one batch through the line reader, then the second
+    looks: each doubtful line read closer (`look_closer`), each doubtful digit read again by the digit network
+    (`confirm_doubtful_digits`)."""
+    inputs, placements = zip(*(ink.input() for ink in inks))
+    readings = line_reader.read(np.stack(inputs), list(placements))
+    return confirm_doubtful_digits(look_closer(readings, inks, line_reader), pictures, classifier)
 
 
-def second_looks(
-    readings: Sequence[LineReading], pictures: Sequence[Image.Image], line_reader, classifier
-) -> list[LineReading]:
-    """The readings, each doubtful line looked at closer (`look_closer`), then each doubtful digit read
-    again by the digit network (`confirm_doubtful_digits`)."""
-    return confirm_doubtful_digits(look_closer(readings, pictures, line_reader), pictures, classifier)
-
-
-def needs_second_look(reading: LineReading) -> bool:
-    return reading.confidence < DOUBTED_LINE or doubts_a_digit(reading)
-
-
-def look_closer(readings: Sequence[LineReading], pictures: Sequence[Image.Image], line_reader) -> list[LineReading]:
+def look_closer(readings: Sequence[LineReading], inks: Sequence[LineInk], line_reader) -> list[LineReading]:
     """The readings, each line read with less than DOUBTED_LINE confidence read again from a box trimmed
     closer to its digits' rows (CLOSER_ROW_SPILL), all in one batch; the more confident reading stands."""
-    doubtful, prepared = [], []
-    for index, (reading, picture) in enumerate(zip(readings, pictures)):
-        if reading.confidence >= DOUBTED_LINE:
-            continue
-        try:
-            prepared.append(line_input(picture, row_spill=CLOSER_ROW_SPILL))
-        except ImageError:
-            continue
-        doubtful.append(index)
+    doubtful = [index for index, reading in enumerate(readings) if reading.confidence < DOUBTED_LINE]
     readings = list(readings)
     if not doubtful:
         return readings
-    inputs, placements = zip(*prepared)
+    inputs, placements = zip(*(inks[index].input(row_spill=CLOSER_ROW_SPILL) for index in doubtful))
     for index, closer in zip(doubtful, line_reader.read(np.stack(inputs), list(placements))):
         if closer.confidence > readings[index].confidence:
             readings[index] = closer

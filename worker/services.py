@@ -5,7 +5,7 @@ Modes: `digit` reads every image with the digit network; `number` with the line 
 the digit network, and the line reader reads again the images that network does not take for one
 digit, unless it finds one character (or none) there (`ml.reading.lines_in_doubtful_pictures`). A
 line the line reader doubts is read again closer, the digits it doubts by the digit network
-(`ml.reading.second_looks`)."""
+(`ml.reading.read_lines`)."""
 
 import logging
 import time
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from ml.inference import DIGITS, given_a_digit, top_k
 from ml.lines import LineReading
-from ml.preprocess import ImageError, line_input, open_image, to_network_input
+from ml.preprocess import ImageError, line_ink, open_image, to_network_input
 from ml.reading import lines_in_doubtful_pictures, read_lines
 from uploads.models import Image, Job
 from uploads.pictures import Pictures, read_pictures
@@ -121,7 +121,7 @@ def read_chunk(images, *, upload_name: str, mode: str, classifier, line_reader=N
 
 
 def read_images(stored: Pictures, *, mode: str):
-    """Per image: the digit network's input, or in `number` mode the line reader's input and placement;
+    """Per image: the digit network's input, or in `number` mode the line's ink (`line_ink`);
     the picture, should the line reader need it (`auto`) or the digit network read its digits again
     (`number`); or a readable reason why it could not be read."""
     inputs, lines, pictures, errors = {}, {}, {}, dict(stored.errors)
@@ -129,7 +129,7 @@ def read_images(stored: Pictures, *, mode: str):
         try:
             picture = open_image(data, max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
             if mode == Job.Mode.NUMBER:
-                lines[image_id] = line_input(picture)
+                lines[image_id] = line_ink(picture)
             else:
                 inputs[image_id] = to_network_input(picture)
             if mode != Job.Mode.DIGIT:

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ml.inference import DigitClassifier, given_a_digit
 from ml.lines import LineReader, LineReading
-from ml.preprocess import line_input, to_network_input
+from ml.preprocess import line_ink, line_input, to_network_input
 from ml.reading import (
     DIGIT_NETWORK_SURE,
     DOUBTED_LINE,
@@ -106,7 +106,7 @@ def test_only_doubtful_lines_are_looked_at_closer_and_the_more_confident_reading
     readings = [line_read_at("1234", 0.99), line_read_at("123", 0.5), line_read_at("5678", DOUBTED_LINE - 0.05)]
     closer = ScriptedLineReader([line_read_at("1284", 0.9), line_read_at("5670", 0.3)])
 
-    looked = look_closer(readings, [picture] * 3, closer)
+    looked = look_closer(readings, [line_ink(picture)] * 3, closer)
 
     assert closer.lines_read == 2, "the sure line is not read again"
     assert [reading.text for reading in looked] == ["1234", "1284", "5678"]
@@ -130,4 +130,4 @@ def test_a_closer_look_reads_digits_that_far_marks_shrank_in_the_line_readers_fr
     first_look = reader.read(line[None], [placement])[0]
     assert first_look.text != "2580" and first_look.confidence < DOUBTED_LINE
 
-    assert read_lines([line_input(picture)], [picture], reader, classifier)[0].text == "2580"
+    assert read_lines([line_ink(picture)], [picture], reader, classifier)[0].text == "2580"

@@ -29,7 +29,7 @@ def test_many_files_are_prepared_on_every_core_and_answered_in_order(tmp_path):
     paths.insert(5, tmp_path / "missing.png")
     (tmp_path / "notes.txt").write_bytes(b"text")
     paths.insert(40, tmp_path / "notes.txt")
-    together = list(predict_numbers(paths, batch=16))
+    together = list(predict_numbers(paths))
     one_by_one = [answer for path in paths for answer in predict_numbers([path])]
     assert together == one_by_one
     assert [answer["path"] for answer in together] == [str(path) for path in paths]
