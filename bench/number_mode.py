@@ -2,8 +2,8 @@
 (start-up included), against the line network alone measured in the same run.
 
 Writes --lines pictures of `dataset.lines.random_line` (seed 4242) as PNG files, reads them --repeats
-times with the command, and times the line network alone on the same lines' inputs (2 threads, batches
-of 128, best of three). The machine's speed varies severalfold from one day to another here, so the
+times with the command, and times the line network alone as the line reader's card does (2 threads,
+`ml.line_card.network_speed`). The machine's speed varies severalfold from one day to another here, so the
 command's lines/s is reported beside the network's and as a share of it. Writes
 bench/results/number_mode.json.
 Usage: python -m bench.number_mode [--lines 2000] [--repeats 3] [--seed 4242] [--line-model PATH]
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from dataset.lines import random_line
-from ml.lines import MAX_BATCH, LineReader
-from ml.preprocess import ImageError, line_input, open_image
+from ml.line_card import network_speed
+from ml.lines import LineReader
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results" / "number_mode.json"
@@ -36,25 +36,6 @@ def write_line_files(folder: Path, count: int, seed: int) -> list[Path]:
     for path in paths:
         random_line(rng)[0].save(path)
     return paths
-
-
-def network_alone_lines_per_second(paths: list[Path], line_model: Path | None) -> float:
-    """The line network's speed on the lines' inputs, nothing else: how fast this machine runs it today."""
-    inputs = []
-    for path in paths:
-        try:
-            inputs.append(line_input(open_image(path.read_bytes()))[0])
-        except ImageError:
-            continue
-    inputs = np.stack(inputs)
-    reader = LineReader.load(line_model, num_threads=2)
-    reader.step_probabilities(inputs[:MAX_BATCH])  # warm-up: the first run allocates
-    seconds = []
-    for _ in range(3):
-        started = time.perf_counter()
-        reader.step_probabilities(inputs)
-        seconds.append(time.perf_counter() - started)
-    return len(inputs) / min(seconds)
 
 
 def command_seconds(paths: list[Path], line_model: Path | None) -> float:
@@ -72,9 +53,9 @@ def command_seconds(paths: list[Path], line_model: Path | None) -> float:
 
 
 def measure(count: int, repeats: int, seed: int, line_model: Path | None) -> dict:
+    network = network_speed(LineReader.load(line_model, num_threads=2))
     with tempfile.TemporaryDirectory() as folder:
         paths = write_line_files(Path(folder), count, seed)
-        network = network_alone_lines_per_second(paths, line_model)
         seconds = [command_seconds(paths, line_model) for _ in range(repeats)]
     speeds = [count / value for value in seconds]
     return {

@@ -43,7 +43,7 @@ def measure(artifact: Path = DEFAULT_LINE_ARTIFACT, per_style: int = 250) -> dic
         "styles": styles,
         "all_styles": _pooled(styles.values()),
         "captcha_test_part": _read(reader, real_lines(FRESH_SEED, "test", copies=0), threshold),
-        "lines_per_second": _network_speed(reader),
+        "lines_per_second": network_speed(reader),
         "benchmarks": _benchmarks(reader.version),
     }
 
@@ -94,7 +94,7 @@ def _pooled(reports) -> dict:
     }
 
 
-def _network_speed(reader: LineReader, batch: int = 256, repeats: int = 5) -> float:
+def network_speed(reader: LineReader, batch: int = 256, repeats: int = 5) -> float:
     """Lines per second at the fastest of a few timed batches (the machine's noise only slows them)."""
     inputs = np.random.default_rng(0).random((batch, LINE_HEIGHT, LINE_WIDTH), dtype=np.float32)
     reader.step_probabilities(inputs)
