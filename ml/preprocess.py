@@ -175,7 +175,7 @@ def line_ink(image: Image.Image) -> LineInk:
     shrunk = _shrink(image, LINE_WORKING_SIDE)
     pixels = _as_float_pixels(shrunk)
     background, inset = _background_inside_any_frame(pixels)
-    return LineInk(_stretched(_distance(pixels - background), inset), image.width / shrunk.width)
+    return LineInk(_stretched(_distance_from(pixels, background, inset), inset), image.width / shrunk.width)
 
 
 def line_input(image: Image.Image, row_spill: float = INK_BOX_SPILL) -> tuple[np.ndarray, LinePlacement]:
@@ -206,58 +206,81 @@ def _smoothed(values: np.ndarray, sigma: float) -> np.ndarray:
     kernel = (kernel / kernel.sum()).astype(np.float32)
     for axis in (0, 1):
         rows = np.moveaxis(values, axis, 0)
-        padded = np.pad(rows, ((radius, radius), (0, 0)), mode="symmetric")
-        rows = sum(weight * padded[offset : offset + len(rows)] for offset, weight in enumerate(kernel))
-        values = np.moveaxis(rows, 0, axis)
+        padded = rows[_mirrored_indices(len(rows), radius)]
+        blurred = kernel[0] * padded[: len(rows)]
+        for offset in range(1, len(kernel)):
+            blurred += kernel[offset] * padded[offset : offset + len(rows)]
+        values = np.moveaxis(blurred, 0, axis)
     return values
+
+
+@lru_cache(maxsize=4096)
+def _mirrored_indices(length: int, radius: int) -> np.ndarray:
+    """Indices of `length` rows with `radius` more mirrored at each end, edge rows repeated (as
+    `np.pad(mode="symmetric")`, which cost more than the blur itself on lines this small)."""
+    positions = np.arange(-radius, length + radius) % (2 * length)
+    indices = np.where(positions < length, positions, 2 * length - 1 - positions)
+    indices.flags.writeable = False  # shared by every picture of this size
+    return indices
 
 
 def _colour_distance(pixels: np.ndarray) -> np.ndarray:
     """Distance of each pixel from the background's colour: ink of either polarity and of any hue
     comes out bright (an orange digit on brown keeps its contrast, which grey would lose)."""
-    return _distance(pixels - _background(pixels))
+    return _distance_from(pixels, _background_plane(pixels))
 
 
-def _distance(difference: np.ndarray) -> np.ndarray:
-    if difference.shape[2] == 1:
-        return np.abs(difference[:, :, 0])
-    return np.sqrt(np.square(difference).sum(axis=2))
+def _distance_from(pixels: np.ndarray, plane: np.ndarray, inset: int = 0, step: int = 1) -> np.ndarray:
+    """How far the colour of every `step`-th pixel (in rows and columns) is from the background `plane`'s
+    there (`_background_plane`, fitted `inset` pixels in). Channel by channel: numpy's arithmetic along an
+    axis of three (colours broadcast, summed) cost ten times as much, for the same figures."""
+    full_height, full_width, channels = pixels.shape
+    height, width = full_height - 2 * inset, full_width - 2 * inset
+    across = ((np.arange(0, full_width, step, dtype=np.float32) - inset) / width - 0.5)[:, None] * plane[1]
+    down = ((np.arange(0, full_height, step, dtype=np.float32) - inset) / height - 0.5)[:, None] * plane[2]
+    grid = pixels[::step, ::step]
+    if channels == 1:
+        return np.abs(grid[:, :, 0] - ((plane[0, 0] + across[:, 0])[None, :] + down[:, 0, None]))
+    squares = np.zeros(grid.shape[:2], dtype=np.float32)
+    for channel, level in enumerate(plane[0]):
+        squares += np.square(grid[:, :, channel] - ((level + across[:, channel])[None, :] + down[:, channel, None]))
+    return np.sqrt(squares)
 
 
 def _background_inside_any_frame(pixels: np.ndarray) -> tuple[np.ndarray, int]:
-    """(`_background`, 0), unless the picture's border is a frame: a thin outline (a box drawn around a
+    """(`_background_plane`, 0), unless the picture's border is a frame: a thin outline (a box drawn around a
     web form's field or a captcha) whose colour covers little of the picture. Then the background is fitted
     to the band `inset` pixels further in, if more of the picture is near that colour: (that, inset).
     Without this, the frame's colour was taken for the background, and the box's whole inside for ink: 4-digit
     boxes crossed by thin lines (`bench.ocr_numbers`, `crossed`) read 53.8% -> 75.3% with the tenth reader
     (docs/model-history.md, "A frame is not the background"). Lines only: the digit network was trained
     without it."""
-    outer = _background(pixels)
+    outer = _background_plane(pixels)
     outer_share = _share_near(pixels, outer)
     height, width = pixels.shape[:2]
     inset = max(2, min(height, width) // 8)
     if outer_share >= FRAMED_SHARE or min(height, width) <= 4 * inset:
         return outer, 0
-    inner = _background(pixels, inset)
-    return (inner, inset) if _share_near(pixels, inner) > outer_share else (outer, 0)
+    inner = _background_plane(pixels, inset)
+    return (inner, inset) if _share_near(pixels, inner, inset) > outer_share else (outer, 0)
 
 
-def _share_near(pixels: np.ndarray, background: np.ndarray) -> float:
-    """The share of the picture's pixels (on a grid of about a thousand) within MIN_CONTRAST of `background`."""
+def _share_near(pixels: np.ndarray, plane: np.ndarray, inset: int = 0) -> float:
+    """The share of the picture's pixels (on a grid of about a thousand) within MIN_CONTRAST of the
+    background `plane` (fitted `inset` pixels in)."""
     step = max(1, int(np.sqrt(pixels.shape[0] * pixels.shape[1] / 1000)))
-    return float((_distance(pixels[::step, ::step] - background[::step, ::step]) < MIN_CONTRAST).mean())
+    return float((_distance_from(pixels, plane, inset, step) < MIN_CONTRAST).mean())
 
 
-def _background(pixels: np.ndarray, inset: int = 0) -> np.ndarray:
-    """The background's colour at each pixel: a plane per channel (light falling off across a photo)
-    fitted to the picture's border (`inset` pixels in), starting from its median colour and refitted on the border
-    pixels near the fit, so that ink, a window's bright edge or a neighbour's sliver crossing the
+def _background_plane(pixels: np.ndarray, inset: int = 0) -> np.ndarray:
+    """The background's colour as a plane per channel (light falling off across a photo), (3, channels):
+    fitted to the picture's border (`inset` pixels in), starting from its median colour and refitted on the
+    border pixels near the fit, so that ink, a window's bright edge or a neighbour's sliver crossing the
     border does not tilt it. Measured with the network trained on the border's median colour
     alone: held-out printed fonts 98.68% -> 99.26%, generated captures 95.23% -> 96.10%."""
     full_height, full_width, channels = pixels.shape
     inside = pixels[inset : full_height - inset, inset : full_width - inset]
-    height, width = inside.shape[:2]
-    samples, terms = _border_samples(height, width)
+    samples, terms = _border_samples(*inside.shape[:2])
     border = inside.reshape(-1, channels)[samples].astype(np.float64)
     plane = np.zeros((3, channels))
     plane[0] = _quantile(border, 0.5)
@@ -265,10 +288,7 @@ def _background(pixels: np.ndarray, inset: int = 0) -> np.ndarray:
         misfit = np.sqrt(np.square(terms @ plane - border).sum(axis=1))
         near_terms = terms * (misfit <= max(2.5 * _quantile(misfit, 0.5), MIN_CONTRAST / 4))[:, None]
         plane = np.linalg.solve(near_terms.T @ terms + RIDGE, near_terms.T @ border)
-    plane = plane.astype(np.float32)
-    across = ((np.arange(full_width, dtype=np.float32) - inset) / width - 0.5)[:, None] * plane[1]
-    down = ((np.arange(full_height, dtype=np.float32) - inset) / height - 0.5)[:, None] * plane[2]
-    return (plane[0] + across)[None, :, :] + down[:, None, :]
+    return plane.astype(np.float32)
 
 
 def _quantile(values: np.ndarray, q: float):
@@ -299,15 +319,20 @@ def _stretched(distance: np.ndarray, inset: int = 0) -> np.ndarray:
     nothing stands out of the background's own variation (measured on the border `inset` pixels in)."""
     height, width = distance.shape
     floor, peak = _border_noise(distance[inset : height - inset, inset : width - inset]), _ink_peak(distance)
-    if peak - floor < MIN_CONTRAST or peak - floor < MIN_INK_OVER_GRAIN * _grain(distance):
+    if peak - floor < MIN_CONTRAST or _within_grain(peak - floor, distance):
         raise ImageError(BLANK_IMAGE)
     return np.clip((distance - floor) / (peak - floor), 0.0, 1.0)
 
 
-def _grain(distance: np.ndarray) -> float:
-    """The spread of pixel-to-pixel noise (a smooth lighting gradient adds nothing to it)."""
+def _within_grain(contrast: float, distance: np.ndarray) -> bool:
+    """Whether the ink's contrast is less than MIN_INK_OVER_GRAIN times the grain: the spread of
+    pixel-to-pixel noise, the median step between neighbours (a smooth lighting gradient adds nothing
+    to it). A median is at most twice the mean (2.001: a margin for rounding), so a contrast beyond that
+    bound needs no median."""
     steps = np.abs(distance[:, 1:] - distance[:, :-1])
-    return float(_quantile(steps.ravel(), 0.5)) if steps.size else 0.0
+    if not steps.size or contrast >= MIN_INK_OVER_GRAIN * 2.001 * float(steps.mean(dtype=np.float64)):
+        return False
+    return contrast < MIN_INK_OVER_GRAIN * float(_quantile(steps.ravel(), 0.5))
 
 
 def _ink_box(ink: np.ndarray, row_spill: float = INK_BOX_SPILL) -> tuple[slice, slice]:

@@ -10,10 +10,14 @@ from PIL import Image, ImageDraw, ImageFile, ImageFont
 from ml.preprocess import (
     FIT_SIZE,
     INPUT_SIZE,
+    MIN_INK_OVER_GRAIN,
     ImageError,
+    _background_plane,
+    _distance_from,
     _quantile,
     _smoothed,
     _smoothed_box,
+    _within_grain,
     open_image,
     prepare,
     to_network_input,
@@ -289,3 +293,29 @@ def test_smoothing_a_box_gives_the_box_of_the_smoothed_picture(box):
     values = np.random.default_rng(3).random((60, 300), dtype=np.float32)
     for sigma in (0.3, 1.2):
         np.testing.assert_array_equal(_smoothed_box(values, box, sigma), _smoothed(values, sigma)[box])
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize(("inset", "step"), [(0, 1), (0, 3), (5, 1), (5, 2)])
+def test_the_distance_from_the_background_is_the_colour_difference_s_length(channels, inset, step):
+    """Computed channel by channel for speed, it must give exactly what the plain formula gives."""
+    rng = np.random.default_rng(channels * 10 + inset + step)
+    pixels = (rng.random((40, 90, channels)) * 255).astype(np.float32)
+    plane = _background_plane(pixels, inset)
+    height, width = 40 - 2 * inset, 90 - 2 * inset
+    across = ((np.arange(90, dtype=np.float32) - inset) / width - 0.5)[:, None] * plane[1]
+    down = ((np.arange(40, dtype=np.float32) - inset) / height - 0.5)[:, None] * plane[2]
+    background = (plane[0] + across)[None, :, :] + down[:, None, :]
+    expected = np.sqrt(np.square(pixels - background).sum(axis=2))
+    np.testing.assert_array_equal(_distance_from(pixels, plane, inset, step), expected[::step, ::step])
+
+
+@pytest.mark.parametrize("noise", [0.0, 1.0, 8.0, 40.0])
+@pytest.mark.parametrize("contrast", [16.0, 30.0, 60.0, 200.0])
+def test_the_grain_check_agrees_with_the_median_step(noise, contrast):
+    """Its shortcut (a median is at most twice the mean) must never change the answer."""
+    rng = np.random.default_rng(int(noise))
+    distance = np.abs(rng.normal(0, noise, (30, 80))).astype(np.float32)
+    distance[10:20, 20:60] += contrast
+    median_step = np.median(np.abs(np.diff(distance, axis=1)))
+    assert _within_grain(contrast, distance) == bool(contrast < MIN_INK_OVER_GRAIN * median_step)
