@@ -17,9 +17,14 @@ from ml.preprocess import ImageError, line_ink, open_image, prepare
 from ml.reading import digit_probabilities, read_lines
 
 PARALLEL_FROM = 64  # fewer files are read in this process: starting workers would cost more
-NUMBER_CHUNK = 64  # lines a worker reads at a time: batches big enough, and both cores busy to the end
-# forkserver: workers forked from this process would inherit the interpreter's threads
+# Lines a worker reads at a time. 16 read 2,000 lines about 5% faster than 64 (in turns, same run): the
+# results start flowing sooner and both cores stay busy to the end.
+NUMBER_CHUNK = 16
+# forkserver: workers forked from this process would inherit the interpreter's threads. It imports this
+# module once and forks every worker from that, instead of each worker importing it (pool ready in about
+# 0.16 s instead of 0.25 s).
 _FORKSERVER = multiprocessing.get_context("forkserver")
+_FORKSERVER.set_forkserver_preload(["ml.predict"])
 
 
 def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator[dict]:
