@@ -285,10 +285,18 @@ def _background_plane(pixels: np.ndarray, inset: int = 0) -> np.ndarray:
     plane = np.zeros((3, channels))
     plane[0] = _quantile(border, 0.5)
     for _ in range(BACKGROUND_REFITS):
-        misfit = np.sqrt(np.square(terms @ plane - border).sum(axis=1))
+        misfit = _lengths(terms @ plane - border)
         near_terms = terms * (misfit <= max(2.5 * _quantile(misfit, 0.5), MIN_CONTRAST / 4))[:, None]
         plane = np.linalg.solve(near_terms.T @ terms + RIDGE, near_terms.T @ border)
     return plane.astype(np.float32)
+
+
+def _lengths(vectors: np.ndarray) -> np.ndarray:
+    """The length of each row of (N, channels) vectors, summed channel by channel as `_distance_from` does."""
+    squares = np.square(vectors[:, 0])
+    for channel in range(1, vectors.shape[1]):
+        squares += np.square(vectors[:, channel])
+    return np.sqrt(squares)
 
 
 def _quantile(values: np.ndarray, q: float):
@@ -355,7 +363,8 @@ def _fitted_in_frame(ink: np.ndarray, frame: tuple[int, int], fit: tuple[int, in
     scale, top, left = _placement(ink.shape, frame, fit)
     new_width, new_height = max(1, round(width * scale)), max(1, round(height * scale))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    scaled = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize((new_width, new_height), resample))
+    picture = Image.fromarray(ink.astype(np.float32, copy=False), mode="F")
+    scaled = np.asarray(picture.resize((new_width, new_height), resample))
     framed = np.zeros(frame, dtype=np.float32)
     framed[top : top + new_height, left : left + new_width] = np.clip(scaled / max(float(scaled.max()), 1e-6), 0, 1)
     return framed
