@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from ml.lines import DEFAULT_LINE_ARTIFACT, LineReader
+from ml.lines import DEFAULT_LINE_ARTIFACT, MAX_BATCH, LineReader
 from ml.train_lines import generated_lines, line_report, real_lines
 
 FRESH_SEED = 424242
@@ -44,3 +44,10 @@ def test_real_captchas_never_trained_on(reader):
     assert test_part["lines"] == 600
     # measured 93.0% (ninth reader; the eighth 92.7%, the seventh 91.7%): see docs/model-history.md
     assert test_part["string_accuracy"] >= 0.88
+
+
+def test_a_batch_bigger_than_one_network_call_reads_as_its_lines_one_by_one(reader):
+    inputs = np.random.default_rng(7).random((2 * MAX_BATCH + 3, 32, 256), dtype=np.float32)
+    together = reader.step_probabilities(inputs)
+    one_by_one = np.concatenate([reader.step_probabilities(inputs[index : index + 1]) for index in range(len(inputs))])
+    np.testing.assert_allclose(together, one_by_one, atol=1e-6)
