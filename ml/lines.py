@@ -16,8 +16,8 @@ from ml.preprocess import LINE_HEIGHT, LINE_WIDTH, LinePlacement
 DEFAULT_LINE_ARTIFACT = Path(__file__).resolve().parent / "artifacts" / "lines.tflite"
 ALPHABET = "0123456789.,-"  # class i + 1 is ALPHABET[i]; class 0 is CTC's blank
 SEPARATORS = ".,-"
-# Lines per network call. Batches of 4 to 32 run at about the same speed per line; from 64 on, slower (at 128,
-# 0.6 of the speed with one thread: the activations no longer fit the cache).
+# Lines per network call. Batches of 4 to 32 run at about the same speed per line; from 64 on, slower (128 at
+# about 0.7 of 16's speed with one thread, in the same runs; likely the activations outgrowing the cache).
 MAX_BATCH = 16
 COLUMNS_PER_STEP = 4  # the network halves the width twice
 
