@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ml.lines import DEFAULT_LINE_ARTIFACT, MAX_BATCH, LineReader
+from ml.preprocess import LINE_HEIGHT, LINE_WIDTH
 from ml.train_lines import generated_lines, line_report, real_lines
 
 FRESH_SEED = 424242
@@ -47,7 +48,7 @@ def test_real_captchas_never_trained_on(reader):
 
 
 def test_a_batch_bigger_than_one_network_call_reads_as_its_lines_one_by_one(reader):
-    inputs = np.random.default_rng(7).random((2 * MAX_BATCH + 3, 32, 256), dtype=np.float32)
+    inputs = np.random.default_rng(7).random((2 * MAX_BATCH + 3, LINE_HEIGHT, LINE_WIDTH), dtype=np.float32)
     together = reader.step_probabilities(inputs)
     one_by_one = np.concatenate([reader.step_probabilities(inputs[index : index + 1]) for index in range(len(inputs))])
     np.testing.assert_allclose(together, one_by_one, atol=1e-6)
