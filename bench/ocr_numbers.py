@@ -31,7 +31,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from dataset import degrade, fonts, handwritten
-from ml.inference import DigitClassifier, given_a_digit
+from ml import model_card
+from ml.inference import DEFAULT_ARTIFACT, DigitClassifier, given_a_digit
 from ml.lines import LineReader
 from ml.preprocess import ImageError, line_ink, open_image, to_network_input
 from ml.reading import lines_in_doubtful_pictures, read_lines
@@ -159,13 +160,37 @@ def png_bytes(image: Image.Image) -> bytes:
 
 
 def our_reading(data: bytes, reader: LineReader, classifier: DigitClassifier) -> str:
-    """As the service reads in `number` mode: the line reader, with its second looks at doubtful lines and digits."""
+    return our_line(data, reader, classifier)[0]
+
+
+def our_line(data: bytes, reader: LineReader, classifier: DigitClassifier) -> tuple[str, float]:
+    """As the service reads in `number` mode: the line reader, with its second looks at doubtful lines and
+    digits; the text and its confidence."""
     try:
         picture = open_image(data)
         ink = line_ink(picture)
     except ImageError:
-        return ""
-    return read_lines([ink], [picture], reader, classifier)[0].text
+        return "", 0.0
+    reading = read_lines([ink], [picture], reader, classifier)[0]
+    return reading.text, reading.confidence
+
+
+def review_flag(truths: list[str], readings: list[str], confidences: list[float]) -> dict:
+    """What the review flag does on these lines: at the service's default threshold (the digit network's
+    card), the share flagged and the share of wrong strings among them; and the share of wrong strings
+    among the least confident tenth (the issue asks >= 90% of them caught at <= 10% flagged)."""
+    threshold = model_card.review_threshold(DEFAULT_ARTIFACT)
+    wrong = np.array([truth != read for truth, read in zip(truths, readings)])
+    confidences = np.asarray(confidences)
+    least_sure_tenth = np.zeros(len(wrong), dtype=bool)
+    least_sure_tenth[np.argsort(confidences, kind="stable")[: len(wrong) // 10]] = True
+    flagged = confidences < threshold
+    return {
+        "threshold": threshold,
+        "flagged": float(flagged.mean()) if len(wrong) else None,
+        "errors_flagged": float(flagged[wrong].mean()) if wrong.any() else None,
+        "errors_in_least_sure_tenth": float(least_sure_tenth[wrong].mean()) if wrong.any() else None,
+    }
 
 
 def auto_reading(data: bytes, classifier: DigitClassifier, reader: LineReader) -> str:
@@ -261,8 +286,10 @@ def build_sets(
 def evaluate_set(
     pictures, truths, infos, reader: LineReader, with_tesseract: bool, classifier: DigitClassifier
 ) -> dict:
-    ours, our_seconds = run_reader(lambda data: our_reading(data, reader, classifier), pictures)
+    lines, our_seconds = run_reader(lambda data: our_line(data, reader, classifier), pictures)
+    ours = [text for text, _ in lines]
     report = {"ours": score(truths, ours, our_seconds)}
+    report["ours"]["review"] = review_flag(truths, ours, [confidence for _, confidence in lines])
     report["ours"]["touching"] = subset_accuracy(truths, ours, infos, "touching", True)
     report["ours"]["separate"] = subset_accuracy(truths, ours, infos, "touching", False)
     auto, auto_seconds = run_reader(lambda data: auto_reading(data, classifier, reader), pictures)
@@ -294,6 +321,16 @@ def print_table(results: dict) -> None:
                 f" {_percent(row['touching']['string_accuracy']):>9} {_percent(row['separate']['string_accuracy']):>9}"
                 f" {row['images_per_second']:>8.1f}"
             )
+    for name, report in results["sets"].items():
+        print(f"{name:<12} ours: {review_summary(report['ours']['review'])}")
+
+
+def review_summary(review: dict) -> str:
+    return (
+        f"the review flag (< {review['threshold']:.4f}) flags {_percent(review['flagged'])} catching"
+        f" {_percent(review['errors_flagged'])} of wrong strings; the least sure tenth holds"
+        f" {_percent(review['errors_in_least_sure_tenth'])} of them"
+    )
 
 
 def _percent(value) -> str:

@@ -123,13 +123,15 @@ def read_lines(items: list[tuple[Path, str]], reader: LineReader, classifier: Di
     cheque's points), so there both readings are compared by their digits alone."""
     pictures = [path.read_bytes() for path, _ in items]
     truths = [label for _, label in items]
-    ours, seconds = ocr_numbers.run_reader(lambda data: ocr_numbers.our_reading(data, reader, classifier), pictures)
+    lines, seconds = ocr_numbers.run_reader(lambda data: ocr_numbers.our_line(data, reader, classifier), pictures)
+    ours = [text for text, _ in lines]
     tesseract, tesseract_seconds = ocr_numbers.run_reader(ocr_numbers.tesseract_reading, pictures)
     if all(truth.isdigit() for truth in truths):
         ours, tesseract = digits_of(ours), digits_of(tesseract)
+    review = ocr_numbers.review_flag(truths, ours, [confidence for _, confidence in lines])
     return {
         "images": len(items),
-        "digit-ocr": ocr_numbers.score(truths, ours, seconds),
+        "digit-ocr": ocr_numbers.score(truths, ours, seconds) | {"review": review},
         "tesseract --psm 7": ocr_numbers.score(truths, tesseract, tesseract_seconds),
     }
 
@@ -183,6 +185,8 @@ def print_set(name: str, figures: dict) -> None:
     if "ece" in ours:
         caught = "-" if ours["errors_flagged"] is None else f"{100 * ours['errors_flagged']:.0f}%"
         extra = f"  ECE {100 * ours['ece']:.1f}%, flagged {100 * ours['flagged']:.0f}% catching {caught} of errors"
+    if "review" in ours:
+        extra = f"  {ocr_numbers.review_summary(ours['review'])}"
     print(
         f"{name:42} {figures['images']:5d} images  digit-ocr {100 * accuracy:6.2f}%  "
         f"{engine} {100 * tesseract_accuracy:6.2f}%{extra}"

@@ -61,24 +61,41 @@ def lines_in_doubtful_pictures(
 def read_lines(inks: Sequence[LineInk], pictures: Sequence[Image.Image], line_reader, classifier) -> list[LineReading]:
     """The lines in the pictures, from their `line_ink`s, one batch through the line reader, then the second
     looks: each doubtful line read closer (`look_closer`), each doubtful digit read again by the digit network
-    (`confirm_doubtful_digits`)."""
+    (`confirm_doubtful_digits`); last, a line whose two looks disagree is doubted (`doubted_by`)."""
     inputs, placements = zip(*(ink.input() for ink in inks))
-    readings = line_reader.read(np.stack(inputs), list(placements))
-    return confirm_doubtful_digits(look_closer(readings, inks, line_reader), pictures, classifier)
+    looks = look_closer(line_reader.read(np.stack(inputs), list(placements)), inks, line_reader)
+    confirmed = confirm_doubtful_digits([surer for surer, _ in looks], pictures, classifier)
+    return [doubted_by(reading, other) for reading, (_, other) in zip(confirmed, looks)]
 
 
-def look_closer(readings: Sequence[LineReading], inks: Sequence[LineInk], line_reader) -> list[LineReading]:
-    """The readings, each line read with less than DOUBTED_LINE confidence read again from a box trimmed
-    closer to its digits' rows (CLOSER_ROW_SPILL), all in one batch; the more confident reading stands."""
+def look_closer(
+    readings: Sequence[LineReading], inks: Sequence[LineInk], line_reader
+) -> list[tuple[LineReading, LineReading | None]]:
+    """Each line read with less than DOUBTED_LINE confidence read again from a box trimmed closer to its
+    digits' rows (CLOSER_ROW_SPILL), all in one batch: (the more confident reading, the other one), or
+    (the reading, None) for a line not read again."""
     doubtful = [index for index, reading in enumerate(readings) if reading.confidence < DOUBTED_LINE]
-    readings = list(readings)
+    looks: list[tuple[LineReading, LineReading | None]] = [(reading, None) for reading in readings]
     if not doubtful:
-        return readings
+        return looks
     inputs, placements = zip(*(inks[index].input(row_spill=CLOSER_ROW_SPILL) for index in doubtful))
     for index, closer in zip(doubtful, line_reader.read(np.stack(inputs), list(placements))):
-        if closer.confidence > readings[index].confidence:
-            readings[index] = closer
-    return readings
+        first = readings[index]
+        looks[index] = (closer, first) if closer.confidence > first.confidence else (first, closer)
+    return looks
+
+
+def doubted_by(reading: LineReading, other: LineReading | None) -> LineReading:
+    """The reading, at most 1 - the other look's confidence sure where that look read another text (both
+    cannot be right), the doubt laid on its least sure character. Else taking the surer of two looks would
+    hide from the review flag the lines whose looks disagree."""
+    most = 1.0 - other.confidence if other is not None and other.text != reading.text else 1.0
+    if reading.confidence <= most:
+        return reading
+    characters = [dict(character) for character in reading.characters]
+    weakest = min(characters, key=lambda character: character["confidence"])
+    weakest["confidence"] *= most / reading.confidence
+    return LineReading.of(characters)
 
 
 def confirm_doubtful_digits(
@@ -109,8 +126,17 @@ def confirm_doubtful_digits(
     characters = [[dict(character) for character in reading.characters] for reading in readings]
     for (line, index), chances, is_sure in zip(doubted, probabilities, sure):
         if is_sure:
-            characters[line][index].update(character=str(int(chances.argmax())), confidence=float(chances.max()))
+            characters[line][index].update(_second_opinion(characters[line][index], chances))
     return [LineReading.of(line) for line in characters]
+
+
+def _second_opinion(character: dict, chances: np.ndarray) -> dict:
+    """The digit network's digit and confidence for a doubted character; where it names another digit than
+    the line reader did, at most 1 - the line reader's confidence (both cannot be right)."""
+    digit, confidence = str(int(chances.argmax())), float(chances.max())
+    if digit != character["character"]:
+        confidence = min(confidence, 1.0 - character["confidence"])
+    return {"character": digit, "confidence": confidence}
 
 
 def doubts_a_digit(reading: LineReading) -> bool:

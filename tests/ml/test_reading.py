@@ -16,6 +16,7 @@ from ml.reading import (
     _digit_columns,
     confirm_doubtful_digits,
     digit_probabilities,
+    doubted_by,
     look_closer,
     read_digit_pictures,
     read_lines,
@@ -80,9 +81,20 @@ def test_only_the_digits_the_line_reader_doubts_are_read_again_by_the_digit_netw
     confirmed = confirm_doubtful_digits([doubted_and_wrong], [picture], classifier)[0]
 
     assert confirmed.text == "2586"
-    assert confirmed.characters[1]["confidence"] >= DIGIT_NETWORK_SURE
+    # the line reader's 7 at 0.3 and the digit network's 5 cannot both be right: the 5 is at most 0.7 sure
+    assert confirmed.characters[1]["confidence"] == pytest.approx(1 - 0.3)
     assert confirmed.confidence == pytest.approx(np.prod([c["confidence"] for c in confirmed.characters]))
     assert doubted_and_wrong.text == "2786", "the readings given are left as they were"
+
+
+def test_a_doubted_digit_the_digit_network_confirms_takes_its_confidence(classifier):
+    picture = Image.open(io.BytesIO(number_png("2580", height=64)))
+    line, placement = line_input(picture)
+    doubted = misread(LineReader.load().read(line[None], [placement])[0], 1, "5", 0.3)
+
+    confirmed = confirm_doubtful_digits([doubted], [picture], classifier)[0]
+
+    assert confirmed.text == "2580" and confirmed.characters[1]["confidence"] >= DIGIT_NETWORK_SURE
 
 
 class ScriptedLineReader:
@@ -106,10 +118,28 @@ def test_only_doubtful_lines_are_looked_at_closer_and_the_more_confident_reading
     readings = [line_read_at("1234", 0.99), line_read_at("123", 0.5), line_read_at("5678", DOUBTED_LINE - 0.05)]
     closer = ScriptedLineReader([line_read_at("1284", 0.9), line_read_at("5670", 0.3)])
 
-    looked = look_closer(readings, [line_ink(picture)] * 3, closer)
+    looks = look_closer(readings, [line_ink(picture)] * 3, closer)
 
     assert closer.lines_read == 2, "the sure line is not read again"
-    assert [reading.text for reading in looked] == ["1234", "1284", "5678"]
+    assert [(surer.text, other and other.text) for surer, other in looks] == [
+        ("1234", None),
+        ("1284", "123"),
+        ("5678", "5670"),
+    ]
+
+
+def test_a_reading_another_look_disagrees_with_is_at_most_one_minus_its_confidence_sure():
+    reading = LineReading.of([{"character": c, "confidence": p} for c, p in zip("123", (0.99, 0.9, 0.99))])
+
+    doubted = doubted_by(reading, line_read_at("1234", 0.5))
+
+    assert doubted.text == "123" and doubted.confidence == pytest.approx(0.5)
+    assert [character["confidence"] for character in doubted.characters] == pytest.approx(
+        [0.99, 0.5 / 0.99**2, 0.99]
+    ), "the doubt falls on the least sure character"
+    assert doubted_by(reading, line_read_at("123", 0.7)) == reading, "looks that agree"
+    assert doubted_by(reading, line_read_at("12", 0.05)) == reading, "a look too unsure to matter"
+    assert doubted_by(reading, None) == reading, "a line looked at once"
 
 
 def marks_far_above_and_below(text: str, gap: int) -> Image.Image:
