@@ -33,7 +33,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from dataset import degrade, fonts, handwritten
 from ml import model_card
 from ml.inference import DEFAULT_ARTIFACT, DigitClassifier, given_a_digit
-from ml.lines import LineReader
+from ml.lines import LineReader, LineReading
 from ml.preprocess import ImageError, line_ink, open_image, to_network_input
 from ml.reading import lines_in_doubtful_pictures, read_lines
 
@@ -160,19 +160,18 @@ def png_bytes(image: Image.Image) -> bytes:
 
 
 def our_reading(data: bytes, reader: LineReader, classifier: DigitClassifier) -> str:
-    return our_line(data, reader, classifier)[0]
+    return our_line(data, reader, classifier).text
 
 
-def our_line(data: bytes, reader: LineReader, classifier: DigitClassifier) -> tuple[str, float]:
+def our_line(data: bytes, reader: LineReader, classifier: DigitClassifier) -> LineReading:
     """As the service reads in `number` mode: the line reader, with its second looks at doubtful lines and
-    digits; the text and its confidence."""
+    digits (an empty reading where the picture shows no ink)."""
     try:
         picture = open_image(data)
         ink = line_ink(picture)
     except ImageError:
-        return "", 0.0
-    reading = read_lines([ink], [picture], reader, classifier)[0]
-    return reading.text, reading.confidence
+        return LineReading.of([])
+    return read_lines([ink], [picture], reader, classifier)[0]
 
 
 def review_flag(truths: list[str], readings: list[str], confidences: list[float]) -> dict:
@@ -287,9 +286,9 @@ def evaluate_set(
     pictures, truths, infos, reader: LineReader, with_tesseract: bool, classifier: DigitClassifier
 ) -> dict:
     lines, our_seconds = run_reader(lambda data: our_line(data, reader, classifier), pictures)
-    ours = [text for text, _ in lines]
+    ours = [line.text for line in lines]
     report = {"ours": score(truths, ours, our_seconds)}
-    report["ours"]["review"] = review_flag(truths, ours, [confidence for _, confidence in lines])
+    report["ours"]["review"] = review_flag(truths, ours, [line.confidence for line in lines])
     report["ours"]["touching"] = subset_accuracy(truths, ours, infos, "touching", True)
     report["ours"]["separate"] = subset_accuracy(truths, ours, infos, "touching", False)
     auto, auto_seconds = run_reader(lambda data: auto_reading(data, classifier, reader), pictures)

@@ -124,11 +124,12 @@ def read_lines(items: list[tuple[Path, str]], reader: LineReader, classifier: Di
     pictures = [path.read_bytes() for path, _ in items]
     truths = [label for _, label in items]
     lines, seconds = ocr_numbers.run_reader(lambda data: ocr_numbers.our_line(data, reader, classifier), pictures)
-    ours = [text for text, _ in lines]
+    ours, confidences = [line.text for line in lines], [line.confidence for line in lines]
     tesseract, tesseract_seconds = ocr_numbers.run_reader(ocr_numbers.tesseract_reading, pictures)
-    if all(truth.isdigit() for truth in truths):
-        ours, tesseract = digits_of(ours), digits_of(tesseract)
-    review = ocr_numbers.review_flag(truths, ours, [confidence for _, confidence in lines])
+    if all(truth.isdigit() for truth in truths):  # as a job with keep_separators false reads them
+        ours, confidences = [line.digits for line in lines], [line.digits_confidence for line in lines]
+        tesseract = digits_of(tesseract)
+    review = ocr_numbers.review_flag(truths, ours, confidences)
     return {
         "images": len(items),
         "digit-ocr": ocr_numbers.score(truths, ours, seconds) | {"review": review},

@@ -40,6 +40,13 @@ class LineReading:
     def digits(self) -> str:
         return "".join(character for character in self.text if character.isdigit())
 
+    @property
+    def digits_confidence(self) -> float:
+        """The chance that `digits` is right: the product of the digits' confidences (a comma read where
+        the picture shows a point does not make the digits doubtful)."""
+        digits = [character["confidence"] for character in self.characters if character["character"].isdigit()]
+        return float(np.prod(digits)) if digits else 0.0
+
     def digit_list(self) -> list[dict]:
         """The digits as results give them: {"digit", "confidence", "box"}, separators left out."""
         return [

@@ -87,13 +87,17 @@ def look_closer(
 
 def doubted_by(reading: LineReading, other: LineReading | None) -> LineReading:
     """The reading, at most 1 - the other look's confidence sure where that look read another text (both
-    cannot be right), the doubt laid on its least sure character. Else taking the surer of two looks would
-    hide from the review flag the lines whose looks disagree."""
+    cannot be right). Else taking the surer of two looks would hide from the review flag the lines whose
+    looks disagree. The doubt falls on the least sure digit where the looks' digits differ, else (only their
+    separators differ) on the least sure separator, so that `digits_confidence` carries it only when the
+    digits are in doubt."""
     most = 1.0 - other.confidence if other is not None and other.text != reading.text else 1.0
     if reading.confidence <= most:
         return reading
     characters = [dict(character) for character in reading.characters]
-    weakest = min(characters, key=lambda character: character["confidence"])
+    digits_differ = other.digits != reading.digits
+    suspects = [character for character in characters if character["character"].isdigit() == digits_differ]
+    weakest = min(suspects or characters, key=lambda character: character["confidence"])
     weakest["confidence"] *= most / reading.confidence
     return LineReading.of(characters)
 

@@ -95,7 +95,7 @@ class JobCreateSerializer(serializers.Serializer):
     keep_separators = serializers.BooleanField(
         required=False,
         help_text="Lines (number and auto modes): true (default) keeps the decimal point, comma and minus sign in a "
-        'result\'s text ("19277.7"); false gives the digits alone ("192777").',
+        'result\'s text ("19277.7"); false gives the digits alone ("192777"), their confidence the digits\' alone.',
     )
     callback_url = serializers.URLField(
         required=False,

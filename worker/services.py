@@ -165,16 +165,17 @@ def number_row(image_id, reading: LineReading, *, threshold: float, keep_separat
     if not reading.characters:
         return error_row(image_id, "no digits found")
     digits = reading.digit_list()
+    confidence = reading.confidence if keep_separators else reading.digits_confidence
     return Image(
         id=image_id,
         status=Image.Status.DONE,
         digit=digits[0]["digit"] if len(digits) == 1 else None,
-        confidence=reading.confidence,
+        confidence=confidence,
         top=None,
         text=reading.text if keep_separators else reading.digits,
         digits=digits,
         error="",
-        needs_review=reading.confidence < threshold,
+        needs_review=confidence < threshold,
     )
 
 

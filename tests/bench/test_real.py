@@ -7,6 +7,7 @@ import pytest
 
 from bench import real
 from dataset import real as real_sets
+from ml.lines import LineReading
 from tests.factories import digit_png, number_png
 
 
@@ -53,7 +54,8 @@ def test_a_set_the_network_trained_on_is_read_on_its_test_part_only():
 
 
 def test_lines_of_a_set_whose_labels_leave_separators_out_are_compared_by_their_digits(tmp_path, monkeypatch):
-    monkeypatch.setattr(real.ocr_numbers, "our_line", lambda data, reader, classifier: ("013414,9", 0.5))
+    read = LineReading.of([{"character": character, "confidence": 0.9} for character in "013414,9"])
+    monkeypatch.setattr(real.ocr_numbers, "our_line", lambda data, reader, classifier: read)
     monkeypatch.setattr(real.ocr_numbers, "tesseract_reading", lambda data: "0134 149")
     picture = tmp_path / "strip.png"
     picture.write_bytes(number_png("0134149", height=32))

@@ -34,6 +34,15 @@ def test_line_confidence_is_the_product_of_its_characters():
     assert reading.confidence == pytest.approx(0.45)
 
 
+def test_the_digits_confidence_leaves_the_separators_doubt_out():
+    steps = steps_for("_1_9_,_5_")
+    steps[5, ALPHABET.index(",") + 1], steps[5, ALPHABET.index(".") + 1] = 0.5, 0.4  # a comma, or a point?
+    reading = decode(steps)
+    assert (reading.text, reading.digits) == ("19,5", "195")
+    assert reading.confidence == pytest.approx(0.9**3 * 0.5)
+    assert reading.digits_confidence == pytest.approx(0.9**3)
+
+
 def test_an_all_blank_line_reads_nothing():
     reading = decode(steps_for("_____"))
     assert (reading.text, reading.confidence, reading.characters) == ("", 0.0, [])

@@ -138,8 +138,21 @@ def test_a_reading_another_look_disagrees_with_is_at_most_one_minus_its_confiden
         [0.99, 0.5 / 0.99**2, 0.99]
     ), "the doubt falls on the least sure character"
     assert doubted_by(reading, line_read_at("123", 0.7)) == reading, "looks that agree"
-    assert doubted_by(reading, line_read_at("12", 0.05)) == reading, "a look too unsure to matter"
     assert doubted_by(reading, None) == reading, "a line looked at once"
+
+
+def test_the_doubt_falls_on_a_digit_where_the_looks_digits_differ_else_on_a_separator():
+    reading = LineReading.of([{"character": c, "confidence": p} for c, p in zip("12,5", (0.99, 0.9, 0.8, 0.99))])
+
+    digits_differ = doubted_by(reading, line_read_at("1235", 0.5))
+    separators_differ = doubted_by(reading, line_read_at("12.5", 0.5))
+
+    assert digits_differ.confidence == separators_differ.confidence == pytest.approx(0.5)
+    assert digits_differ.characters[1]["confidence"] < 0.9 and digits_differ.characters[2]["confidence"] == 0.8
+    assert separators_differ.characters[2]["confidence"] < 0.8 and separators_differ.digits_confidence == (
+        pytest.approx(0.99 * 0.9 * 0.99)
+    )
+    assert doubted_by(reading, line_read_at("12", 0.05)) == reading, "a look too unsure to matter"
 
 
 def marks_far_above_and_below(text: str, gap: int) -> Image.Image:

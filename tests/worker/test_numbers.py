@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 import ml.reading
+from ml.lines import LineReading
 from ml.reading import takes_for_one_digit
 from tests.factories import digit_png, make_zip, number_png
 from uploads import services as upload_services
@@ -68,6 +69,15 @@ def test_number_mode_keeps_the_decimal_point_in_text_and_leaves_it_out_of_digits
     assert [digit["digit"] for digit in reading.digits] == [1, 9, 5]
     without = run_job({"meter.png": number_png("19.5")}, mode="number", keep_separators=False)["meter.png"]
     assert without.text == "195"
+
+
+def test_without_separators_a_doubtful_separator_does_not_flag_the_digits():
+    reading = LineReading.of([{"character": c, "confidence": p} for c, p in zip("19,5", (0.99, 0.99, 0.4, 0.99))])
+    with_separators = services.number_row(1, reading, threshold=0.9)
+    digits_only = services.number_row(1, reading, threshold=0.9, keep_separators=False)
+    assert with_separators.needs_review and with_separators.confidence == pytest.approx(0.99**3 * 0.4)
+    assert not digits_only.needs_review and digits_only.confidence == pytest.approx(0.99**3)
+    assert digits_only.text == "195"
 
 
 def test_auto_reads_a_digit_the_digit_network_is_sure_of_without_the_line_reader(monkeypatch):
