@@ -8,8 +8,8 @@ Fresh pictures of numbers (new seed):
   crossed      4 digits in the held-out font families as the issue's judged lines are described: 70 x 30 px,
                each digit in its own colour on a pale tint, a dark box border, 2-4 thin lines crossing at any angle
 Each picture is read by the line reader (`number` mode) and as `auto` mode reads it (the digit network
-when it is sure of one digit, else the line reader). Reports string accuracy (whole number right), digit accuracy (1 - edit distance / length) and
-images/s, writes bench/results/ocr_numbers.json.  Usage: python -m bench.ocr_numbers [--per-set 300] [--seed 4242]
+when it is sure of one digit, else the line reader). Reports string accuracy (whole number right), digit accuracy (1 - edit distance / length),
+images/s and what the review flag does on the line reader's readings (`review_flag`), writes bench/results/ocr_numbers.json.  Usage: python -m bench.ocr_numbers [--per-set 300] [--seed 4242]
 [--crossing-lines N] (what the crossing lines cost: the crossed set with exactly N lines per box)
 """
 

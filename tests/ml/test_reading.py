@@ -139,6 +139,7 @@ def test_a_reading_another_look_disagrees_with_is_at_most_one_minus_its_confiden
     ), "the doubt falls on the least sure character"
     assert doubted_by(reading, line_read_at("123", 0.7)) == reading, "looks that agree"
     assert doubted_by(reading, None) == reading, "a line looked at once"
+    assert doubted_by(reading, line_read_at("12", 0.05)) == reading, "a look too unsure to matter"
 
 
 def test_the_doubt_falls_on_a_digit_where_the_looks_digits_differ_else_on_a_separator():
@@ -152,7 +153,6 @@ def test_the_doubt_falls_on_a_digit_where_the_looks_digits_differ_else_on_a_sepa
     assert separators_differ.characters[2]["confidence"] < 0.8 and separators_differ.digits_confidence == (
         pytest.approx(0.99 * 0.9 * 0.99)
     )
-    assert doubted_by(reading, line_read_at("12", 0.05)) == reading, "a look too unsure to matter"
 
 
 def marks_far_above_and_below(text: str, gap: int) -> Image.Image:
