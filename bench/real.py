@@ -186,7 +186,7 @@ def print_set(name: str, figures: dict) -> None:
     if "ece" in ours:
         caught = "-" if ours["errors_flagged"] is None else f"{100 * ours['errors_flagged']:.0f}%"
         extra = f"  ECE {100 * ours['ece']:.1f}%, flagged {100 * ours['flagged']:.0f}% catching {caught} of errors"
-    if "review" in ours:
+    elif "review" in ours:
         extra = f"  {ocr_numbers.review_summary(ours['review'])}"
     print(
         f"{name:42} {figures['images']:5d} images  digit-ocr {100 * accuracy:6.2f}%  "

@@ -44,8 +44,8 @@ class LineReading:
     def digits_confidence(self) -> float:
         """The chance that `digits` is right: the product of the digits' confidences (a comma read where
         the picture shows a point does not make the digits doubtful)."""
-        digits = [character["confidence"] for character in self.characters if character["character"].isdigit()]
-        return float(np.prod(digits)) if digits else 0.0
+        digits = self.digit_list()
+        return float(np.prod([digit["confidence"] for digit in digits])) if digits else 0.0
 
     def digit_list(self) -> list[dict]:
         """The digits as results give them: {"digit", "confidence", "box"}, separators left out."""
