@@ -36,6 +36,9 @@ LINE_WORKING_SIDE = 1024  # a line of 16 characters keeps its strokes
 LINE_SMOOTHING = 0.3
 MIN_CONTRAST = 16.0  # ink must differ from the background by this many grey levels (of 255)
 MIN_INK_OVER_GRAIN = 4.0  # ink over the pixel-to-pixel grain (pure noise reaches 2.6-3.8)
+# A picture with a side shorter than this is not held to MIN_INK_OVER_GRAIN: its strokes' edges, not its
+# grain, make most of its neighbour steps, and legible digits 5 to 10 pixels wide were refused as blank.
+GRAIN_MIN_SIDE = 16
 BACKGROUND_REFITS = 2
 BACKGROUND_SAMPLES = 400  # border pixels the plane is fitted to, at most about
 # A border colour covering less of a line's picture than this may be a frame's (see `_background_inside_any_frame`).
@@ -327,7 +330,7 @@ def _stretched(distance: np.ndarray, inset: int = 0) -> np.ndarray:
     nothing stands out of the background's own variation (measured on the border `inset` pixels in)."""
     height, width = distance.shape
     floor, peak = _border_noise(distance[inset : height - inset, inset : width - inset]), _ink_peak(distance)
-    if peak - floor < MIN_CONTRAST or _within_grain(peak - floor, distance):
+    if peak - floor < MIN_CONTRAST or (min(height, width) >= GRAIN_MIN_SIDE and _within_grain(peak - floor, distance)):
         raise ImageError(BLANK_IMAGE)
     return np.clip((distance - floor) / (peak - floor), 0.0, 1.0)
 
