@@ -330,7 +330,7 @@ def _stretched(distance: np.ndarray, inset: int = 0) -> np.ndarray:
     nothing stands out of the background's own variation (measured on the border `inset` pixels in)."""
     height, width = distance.shape
     floor, peak = _border_noise(distance[inset : height - inset, inset : width - inset]), _ink_peak(distance)
-    if peak - floor < MIN_CONTRAST or (min(height, width) >= GRAIN_MIN_SIDE and _within_grain(peak - floor, distance)):
+    if peak - floor < MIN_CONTRAST or _within_grain(peak - floor, distance):
         raise ImageError(BLANK_IMAGE)
     return np.clip((distance - floor) / (peak - floor), 0.0, 1.0)
 
@@ -339,7 +339,10 @@ def _within_grain(contrast: float, distance: np.ndarray) -> bool:
     """Whether the ink's contrast is less than MIN_INK_OVER_GRAIN times the grain: the spread of
     pixel-to-pixel noise, the median step between neighbours (a smooth lighting gradient adds nothing
     to it). A median is at most twice the mean (2.001: a margin for rounding), so a contrast beyond that
-    bound needs no median."""
+    bound needs no median. Never in a picture with a side under GRAIN_MIN_SIDE, where the steps are mostly
+    the strokes' edges."""
+    if min(distance.shape) < GRAIN_MIN_SIDE:
+        return False
     steps = np.abs(distance[:, 1:] - distance[:, :-1])
     if not steps.size or contrast >= MIN_INK_OVER_GRAIN * 2.001 * float(steps.mean(dtype=np.float64)):
         return False
