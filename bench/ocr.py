@@ -1,10 +1,10 @@
 """Side-by-side OCR benchmark: our LiteRT digit classifier vs Tesseract 5 on the same images.
 
 Fresh test images (new seed): printed digits in held-out font families with degradations,
-handwritten digits from the held-out MNIST part, and generated captures (displays, counter wheels,
-scene digits). Each is read in `digit` mode and in `auto` mode (the service's default), as the
-service reads them, with Tesseract beside. Installs nothing (the Makefile target
-installs tesseract-ocr). Usage: python -m bench.ocr [--per-set 500] [--seed 9001]
+handwritten digits from the held-out MNIST part (also scanned into 16 x 16 cells), and generated
+captures (displays, counter wheels, scene digits). Each is read in `digit` mode and in `auto` mode
+(the service's default), as the service reads them, with Tesseract beside. Installs nothing (the
+Makefile target installs tesseract-ocr). Usage: python -m bench.ocr [--per-set 500] [--seed 9001]
 (run it as a module: as a script, bench/numbers.py would shadow the standard library's numbers).
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from dataset import fonts, handwritten, printed
+from dataset import degrade, fonts, handwritten, printed
 from dataset.build import CAPTURES
 from dataset.degrade import TIGHT_CROPS
 from ml.inference import DigitClassifier, given_a_digit
@@ -33,6 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results" / "ocr.json"
 TESSERACT_HEIGHT = 96  # Tesseract reads best with glyphs ~30-100 px tall
 TESSERACT_BORDER = 32
+SCANNED_SIDE = 16
 
 
 def printed_test_set(count: int, seed: int, tight_crops: float = TIGHT_CROPS) -> tuple[list[Image.Image], np.ndarray]:
@@ -48,6 +49,14 @@ def handwritten_test_set(count: int, seed: int) -> tuple[list[Image.Image], np.n
     images, labels = handwritten.mnist_split()["validation"]
     chosen = np.random.default_rng(seed).choice(len(images), size=min(count, len(images)), replace=False)
     return [Image.fromarray(images[index]) for index in chosen], labels[chosen]
+
+
+def scanned_handwritten_test_set(count: int, seed: int) -> tuple[list[Image.Image], np.ndarray]:
+    """The handwritten test set's digits scanned into 16 x 16 cells, as postal-code sets are."""
+    pictures, labels = handwritten_test_set(count, seed)
+    rng = np.random.default_rng(seed)
+    glyphs = [degrade.crop_to_ink(np.asarray(picture, dtype=np.float32) / 255.0) for picture in pictures]
+    return [handwritten.scanned_small(rng, glyph, side=SCANNED_SIDE) for glyph in glyphs], labels
 
 
 def for_tesseract(image: Image.Image) -> Image.Image:
@@ -148,6 +157,7 @@ def main() -> None:
         "printed (held-out fonts, degraded)": printed_test_set(args.per_set, args.seed),
         "printed, cropped tight (touching or cutting the digit)": printed_test_set(args.per_set, args.seed, 1.0),
         "handwritten (held-out MNIST)": handwritten_test_set(args.per_set, args.seed),
+        "handwritten, scanned into 16 x 16 cells": scanned_handwritten_test_set(args.per_set, args.seed),
         "generated captures": captures_test_set(args.per_set, args.seed),
     }
     results = {"tesseract_version": version, "model_version": classifier.version, "seed": args.seed, "sets": {}}

@@ -72,11 +72,11 @@ def augmented_handwritten(rng: np.random.Generator, mask: np.ndarray) -> Image.I
     return degrade.degrade(rng, framed, pads, glyph.shape[0], degrade.random_glyph_height(rng, 10, 200))
 
 
-def scanned_small(rng: np.random.Generator, glyph: np.ndarray) -> Image.Image:
-    """A form's digit scanned into a tiny cell (as postal-code sets are, 16x16 or so): the glyph
-    fills the cell's height, sometimes widened towards its width, touching the edges, blurred by
-    the downscaling, dark on light or light on dark."""
-    side = int(rng.integers(12, 21))
+def scanned_small(rng: np.random.Generator, glyph: np.ndarray, side: int | None = None) -> Image.Image:
+    """A form's digit scanned into a tiny cell (as postal-code sets are, 16x16 or so; of `side` pixels, else
+    12-20): the glyph fills the cell's height, sometimes widened towards its width, touching the edges,
+    blurred by the downscaling, dark on light or light on dark."""
+    side = int(rng.integers(12, 21)) if side is None else side
     height, width = glyph.shape
     widen = rng.uniform(1.0, 1.6) if rng.random() < 0.4 else 1.0
     new_width = int(np.clip(round(width * side / height * widen), 1, side))

@@ -196,3 +196,4 @@ def test_small_scans_fill_a_tiny_cell():
     picture = handwritten.scanned_small(np.random.default_rng(0), mask)
     assert max(picture.size) <= 20 and picture.size[0] == picture.size[1]
     assert float(np.asarray(picture).std()) > 30
+    assert handwritten.scanned_small(np.random.default_rng(0), mask, side=16).size == (16, 16)
