@@ -44,13 +44,19 @@ def test_prediction_fields_are_read_only(admin_client, job_with_a_failure):
     assert 'name="corrected_label"' in page
 
 
-def test_rerun_action_sends_the_failed_images_again(admin_client, job_with_a_failure, monkeypatch):
+def test_rerun_action_sends_the_failed_images_again(
+    admin_client, job_with_a_failure, monkeypatch, django_capture_on_commit_callbacks
+):
     queued = []
-    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: queued.append(ids))
-    response = admin_client.post(
-        "/admin/uploads/job/", {"action": "rerun_failed", "_selected_action": [str(job_with_a_failure.id)]}, follow=True
-    )
+    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: queued.append(list(ids)))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/uploads/job/",
+            {"action": "rerun_failed", "_selected_action": [str(job_with_a_failure.id)]},
+            follow=True,
+        )
     assert b"1 images sent again" in response.content
+    assert queued == [[Image.objects.get(name="a/bad.png").id]]
     job_with_a_failure.refresh_from_db()
     assert (job_with_a_failure.status, job_with_a_failure.failed) == ("running", 0)
     assert Image.objects.get(name="a/bad.png").status == "pending"

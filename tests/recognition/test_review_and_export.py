@@ -113,13 +113,15 @@ def test_export_labelled_writes_a_training_set_of_corrections(job, tmp_path):
     assert PILImage.open(next((tmp_path / "7").glob("*.png"))).size == (41, 41)
 
 
-def test_rerun_failed_images_sends_them_again(job, monkeypatch):
+def test_rerun_failed_images_sends_them_again(job, monkeypatch, django_capture_on_commit_callbacks):
     queued = []
     monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: queued.append(list(ids)))
     target = Image.objects.get(job=job, name="8_8.png")
     Image.objects.filter(id=target.id).update(status="error", error="temporary failure", digit=None)
     Job.objects.filter(id=job.id).update(failed=job.failed + 1)
-    assert upload_services.rerun_failed_images(job_id=job.id) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert upload_services.rerun_failed_images(job_id=job.id) == 1
+    assert queued == [[target.id]]
     job.refresh_from_db()
     assert job.status == "running" and job.processed == 12 and job.failed == 1
     assert Image.objects.get(id=target.id).status == "pending"
