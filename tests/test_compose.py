@@ -105,6 +105,11 @@ def test_every_environment_variable_is_read_by_settings():
     assert not unknown, f"environment variables that config/settings.py never reads: {unknown}"
 
 
+def test_env_example_lists_every_setting():
+    missing = settings_env_names() - set(env_example())
+    assert not missing, f"settings that .env.example does not list: {sorted(missing)}"
+
+
 def test_env_example_points_at_compose_services():
     env = active_env_example()
     for required in ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"):

@@ -1,6 +1,6 @@
 """The locks in requirements/ (compiled by `make lock`) pin every package with hashes, each profile's lock
-holds the one below it at the same versions, and every direct requirement is in its lock. The runtime
-lock alone must run the system: tests/e2e/test_make_run.py starts `make run` on it."""
+holds the one below it at the same versions, and every direct requirement is in its lock. No test package
+may be what makes the system run: tests/e2e/test_make_run.py starts `make run` on the training lock."""
 
 import re
 from pathlib import Path

@@ -1,7 +1,8 @@
 """Smoke test of the README's first command, as a new user runs it: `make run` builds a virtualenv from
-the runtime lock alone (requirements/runtime.txt, no training or test packages), starts Redis, the web
-server, a Celery worker and beat through scripts/run.sh, reads an uploaded image and a small zip, and
-stops every process it started on one Ctrl-C (SIGINT to its process group, as a terminal sends it).
+the training lock (requirements/train.txt: the runtime lock and TensorFlow for the fine-tuning worker, no
+test packages), starts Redis, the web server, a Celery worker, the training worker and beat through
+scripts/run.sh, reads an uploaded image and a small zip, and stops every process it started on one Ctrl-C
+(SIGINT to its process group, as a terminal sends it).
 
 Only the ports, the database file, the media folder and the virtualenv's place differ from a user's
 run, so that the test stays out of the working tree's own state."""
