@@ -86,6 +86,8 @@ def open_image(data: bytes | BinaryIO, *, max_pixels: int = 25_000_000) -> Image
         raise ImageError(_bomb_reason(error, max_pixels)) from error
     except DECODER_ERRORS as error:
         raise ImageError(f"corrupt image: {error}") from error
+    if image.mode == "F" and not np.isfinite(np.asarray(image)).all():
+        raise ImageError("corrupt image: pixel values that are not numbers (NaN or infinity)")
     return image
 
 
@@ -402,6 +404,14 @@ def opaque(image: Image.Image) -> Image.Image:
         return image
     pixels = np.clip(np.round(_as_float_pixels(image)), 0, 255).astype(np.uint8)
     return Image.fromarray(pixels[:, :, 0], mode="L") if pixels.shape[2] == 1 else Image.fromarray(pixels, mode="RGB")
+
+
+def eight_bit(image: Image.Image) -> Image.Image:
+    """The picture in 8 bits a channel (L, LA, RGB or RGBA), as PNG can store it."""
+    image = _to_workable_mode(image)
+    if image.mode != "F":
+        return image
+    return Image.fromarray(np.clip(np.round(_as_float_pixels(image)[:, :, 0]), 0, 255).astype(np.uint8), mode="L")
 
 
 def _to_workable_mode(image: Image.Image) -> Image.Image:

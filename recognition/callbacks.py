@@ -32,6 +32,8 @@ def check_callback_url(url: str) -> None:
         addresses = {info[4][0] for info in socket.getaddrinfo(parsed.hostname, parsed.port or 443)}
     except socket.gaierror as exc:
         raise CallbackRefused(f"callback_url host cannot be resolved: {exc}") from exc
+    except ValueError as exc:  # a port out of range; a host name IDNA cannot encode (UnicodeError)
+        raise CallbackRefused(f"callback_url is not a valid address: {exc}") from exc
     for address in addresses:
         if not ipaddress.ip_address(address.split("%")[0]).is_global:
             raise CallbackRefused(f"callback_url resolves to a private or loopback address ({address})")

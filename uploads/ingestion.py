@@ -1,6 +1,7 @@
 """Reading uploads safely: telling images from zips, and listing a zip's members with limits enforced
 while reading (headers are not trusted). No Django models here: plain functions over bytes and files."""
 
+import lzma
 import stat
 import struct
 import unicodedata
@@ -82,7 +83,7 @@ def display_name(raw: str) -> str:
 
 def is_ignored(info: zipfile.ZipInfo) -> bool:
     """Folders, macOS resource forks and hidden files are not images a person meant to send."""
-    if info.is_dir():
+    if info.filename.endswith("/"):  # a folder; not is_dir(), which fails on an empty name
         return True
     parts = info.filename.replace("\\", "/").split("/")
     return parts[0] == "__MACOSX" or any(part.startswith(".") and part not in {".", ".."} for part in parts)
@@ -93,7 +94,7 @@ def open_zip(file: BinaryIO, limits: Limits) -> tuple[zipfile.ZipFile, list[zipf
     file.seek(0)
     try:
         archive = zipfile.ZipFile(file)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         raise UploadError(f"corrupt zip: {exc}") from exc
     members = [info for info in archive.infolist() if not is_ignored(info)]
     if not members:
@@ -150,6 +151,7 @@ def read_members(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], limit
         except (
             zipfile.BadZipFile,
             zlib.error,
+            lzma.LZMAError,
             OSError,
             EOFError,
             ValueError,

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ml.preprocess import open_image
+from ml.preprocess import ImageError, eight_bit, open_image
 from uploads import broker
 from uploads.deletion import delete_job_files
 from uploads.ingestion import Limits, Member, UploadError, display_name, identify_image, is_zip, open_zip, read_members
@@ -261,17 +261,22 @@ def _read_again(*, job_id, images, what: str) -> int:
     return len(ids)
 
 
-def export_labelled_images(*, directory: Path) -> int:
-    """Corrected images as DIR/<label>/<image id>.png, the layout `python -m ml train --extra` reads."""
+def export_labelled_images(*, directory: Path) -> tuple[int, list[str]]:
+    """Corrected images as DIR/<label>/<image id>.png, the layout `python -m ml train --extra` reads.
+    Returns how many were written, and why each of the others could not be."""
     corrected = Image.objects.filter(WITH_PICTURE, corrected_label__isnull=False).select_related("job")
-    count = 0
+    written, skipped = 0, []
     for image in corrected.iterator(chunk_size=500):
-        picture = open_image(picture_bytes(image), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
+        try:
+            picture = eight_bit(open_image(picture_bytes(image), max_pixels=settings.OCR_MAX_IMAGE_PIXELS))
+        except (ImageError, OSError) as exc:
+            skipped.append(f"{image.name} (image {image.id}): {exc}")
+            continue
         target = directory / str(image.corrected_label) / f"{image.id}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         picture.save(target, format="PNG")
-        count += 1
-    return count
+        written += 1
+    return written, skipped
 
 
 # Chunks that were running when the broker went away end on their own. A job lost with the broker is

@@ -85,6 +85,8 @@ def test_callbacks_are_signed_retried_and_reported(live_server, celery_worker_fa
         ("http://10.1.2.3/hook", "private or loopback"),
         ("http://[::1]/hook", "private or loopback"),
         ("ftp://example.com/hook", "http or https"),
+        ("http://example.com:99999/hook", "not a valid address"),
+        ("http://a\u200eb.com/hook", "not a valid address"),
     ],
 )
 def test_callback_urls_into_private_networks_are_refused(url, reason):

@@ -324,3 +324,10 @@ def test_the_grain_check_agrees_with_the_median_step(noise, contrast):
     distance[10:20, 20:60] += contrast
     median_step = np.median(np.abs(np.diff(distance, axis=1)))
     assert _within_grain(contrast, distance) == bool(contrast < MIN_INK_OVER_GRAIN * median_step)
+
+
+def test_a_float_picture_with_nan_pixels_is_refused():
+    values = np.full((32, 32), 0.5, dtype=np.float32)
+    values[10, 10] = np.nan
+    with pytest.raises(ImageError, match="not numbers"):
+        open_image(encode(Image.fromarray(values, mode="F"), "TIFF"))

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from PIL import Image as PILImage
 from rest_framework.test import APIClient
 
-from tests.factories import digit_png, make_zip
+from tests.factories import digit_image, digit_png, encode, make_zip
 from uploads import services as upload_services
 from uploads.models import Image, Job
 from worker import services
@@ -111,6 +111,16 @@ def test_export_labelled_writes_a_training_set_of_corrections(job, tmp_path):
     written = sorted(path.relative_to(tmp_path).parts[0] for path in tmp_path.rglob("*.png"))
     assert written == ["2", "7"]
     assert PILImage.open(next((tmp_path / "7").glob("*.png"))).size == (41, 41)
+
+
+def test_export_labelled_converts_odd_modes_and_skips_what_cannot_be_read(monkeypatch, tmp_path):
+    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: None)
+    members = {"cmyk.jpg": encode(digit_image(5, mode="CMYK"), "JPEG"), "cut.png": digit_png(4)[:120]}
+    job = finished_job(members)
+    Image.objects.filter(job=job).update(corrected_label=5)
+    written, skipped = upload_services.export_labelled_images(directory=tmp_path)
+    assert written == 1 and PILImage.open(next((tmp_path / "5").glob("*.png"))).mode == "RGB"
+    assert len(skipped) == 1 and skipped[0].startswith("cut.png") and "corrupt image" in skipped[0], skipped
 
 
 def test_rerun_failed_images_sends_them_again(job, monkeypatch, django_capture_on_commit_callbacks):

@@ -1,5 +1,6 @@
 import io
 import stat
+import struct
 import zipfile
 
 import pytest
@@ -129,3 +130,33 @@ def test_display_name_strips_control_characters_and_truncates():
     long = display_name("x" * 1000 + ".png")
     assert len(long) == 255 and long.endswith(".png")
     assert display_name("\x01\x02") == "unnamed"
+
+
+def compressed_start(data: bytes, name: str) -> int:
+    """Where a member's compressed bytes start: after its local header, name and extra field."""
+    offset = zipfile.ZipFile(io.BytesIO(data)).getinfo(name).header_offset
+    name_length, extra_length = struct.unpack("<HH", data[offset + 26 : offset + 30])
+    return offset + 30 + name_length + extra_length
+
+
+def test_a_corrupt_lzma_member_is_reported_and_the_others_read():
+    data = bytearray(make_zip({"good.png": digit_png(1), "bad.png": digit_png(2)}, compression=zipfile.ZIP_LZMA))
+    start = compressed_start(bytes(data), "bad.png")
+    data[start + 20 : start + 60] = bytes(40)
+    members = {member.name: member for member in members_of(bytes(data))}
+    assert members["good.png"].data == digit_png(1)
+    assert members["bad.png"].error.startswith("corrupt file in the zip")
+
+
+def test_a_zip_of_an_unsupported_version_is_refused():
+    data = make_zip({"one.png": digit_png(1)})
+    central = data.index(b"PK\x01\x02")
+    data = data[: central + 6] + bytes([64, 0]) + data[central + 8 :]  # "version needed to extract": 6.4
+    with pytest.raises(UploadError, match="corrupt zip"):
+        members_of(data)
+
+
+def test_a_member_whose_name_is_empty_is_read():
+    data = make_zip({"seven.png": digit_png(7)}).replace(b"seven.png", b"\x00even.png")
+    (member,) = members_of(data)
+    assert (member.name, member.data) == ("unnamed", digit_png(7))

@@ -14,5 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("directory", type=Path)
 
     def handle(self, *args, directory, **options):
-        count = export_labelled_images(directory=directory)
-        self.stdout.write(f"{count} labelled images written to {directory}")
+        written, skipped = export_labelled_images(directory=directory)
+        self.stdout.write(f"{written} labelled images written to {directory}")
+        for reason in skipped:
+            self.stderr.write(f"skipped {reason}")
