@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from ml.inference import DIGITS, given_a_digit, top_k
 from ml.lines import LineReading
-from ml.preprocess import ImageError, line_ink, open_image, to_network_input
+from ml.preprocess import DECODER_ERRORS, ImageError, line_ink, open_image, to_network_input
 from ml.reading import lines_in_doubtful_pictures, read_lines
 from uploads.models import Image, Job
 from uploads.pictures import Pictures, read_pictures
@@ -136,6 +136,9 @@ def read_images(stored: Pictures, *, mode: str):
                 pictures[image_id] = picture
         except ImageError as exc:
             errors[image_id] = str(exc)
+        except DECODER_ERRORS as exc:  # a picture that breaks the preprocessing must not fail its chunk
+            logger.exception("image not prepared image_id=%s", image_id)
+            errors[image_id] = f"could not be read: {type(exc).__name__}: {exc}"
     return inputs, lines, pictures, errors
 
 

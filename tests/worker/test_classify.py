@@ -3,6 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from ml.preprocess import to_network_input
 from tests.factories import beside_a_bright_label, digit_png, encode, make_zip
 from uploads import services as upload_services
 from uploads.models import Job
@@ -48,6 +49,25 @@ def test_chunk_is_classified_in_one_pass_and_the_job_ends(expanded_job):
         assert image.model_version == classifier.version
     blank = job.images.get(name="blank.png")
     assert blank.status == "error" and "blank" in blank.error
+
+
+def test_a_picture_that_breaks_the_preprocessing_fails_alone(monkeypatch):
+    def prepare_but_the_odd_size(picture):
+        if picture.size == (50, 50):
+            raise ZeroDivisionError("float division by zero")
+        return to_network_input(picture)
+
+    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: None)
+    members = {"7.png": digit_png(7, size=48), "8.png": digit_png(8, size=50), "9.png": digit_png(9, size=48)}
+    job = upload_services.create_job(upload=SimpleUploadedFile("d.zip", make_zip(members)))
+    upload_services.expand_zip_job(job_id=job.id)
+    monkeypatch.setattr(services, "to_network_input", prepare_but_the_odd_size)
+    services.classify_chunk(job_id=job.id, image_ids=chunk_ids(job), classifier=get_classifier())
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.failed) == ("done", 3, 1)
+    images = {image.name: image for image in job.images.all()}
+    assert images["8.png"].error == "could not be read: ZeroDivisionError: float division by zero"
+    assert (images["7.png"].digit, images["9.png"].digit) == (7, 9)
 
 
 def test_a_chunk_delivered_twice_writes_each_result_once(expanded_job):
