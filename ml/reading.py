@@ -11,7 +11,7 @@ from PIL import Image
 
 from ml.inference import DIGITS, given_a_digit
 from ml.lines import LineReading
-from ml.preprocess import ImageError, LineInk, line_ink, to_network_input
+from ml.preprocess import DECODER_ERRORS, ImageError, LineInk, line_ink, to_network_input
 
 AUTO_ONE_DIGIT_CONFIDENCE = 0.8  # below it, the line reader has a look (and hands one-character lines back)
 # A line's digit read at less than DOUBTED_DIGIT is read again by the digit network, over the picture's
@@ -49,7 +49,7 @@ def lines_in_doubtful_pictures(
             continue
         try:
             inks.append(line_ink(picture))
-        except ImageError:
+        except DECODER_ERRORS:  # no line ink (an ImageError, or anything a decoder raises): the digit stands
             continue
         doubtful.append(index)
     if not doubtful:

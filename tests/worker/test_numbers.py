@@ -93,6 +93,13 @@ def test_auto_hands_a_doubtful_picture_read_as_one_character_back_to_the_digit_n
     assert images["many.png"].text == "512"
 
 
+def test_auto_keeps_the_digit_where_the_line_ink_cannot_be_made(monkeypatch):
+    monkeypatch.setattr(ml.reading, "takes_for_one_digit", lambda outputs: np.zeros(len(outputs), dtype=bool))
+    monkeypatch.setattr(ml.reading, "line_ink", lambda picture: 1 / 0)
+    images = run_job({"one.png": digit_png(3, size=64), "two.png": digit_png(6, size=48)}, mode="auto")
+    assert (images["one.png"].digit, images["two.png"].digit) == (3, 6)
+
+
 def test_the_auto_gate_passes_sure_digits_only():
     sure, unsure, not_a_digit = (
         [0.9, 0.02] + [0.01] * 8 + [0.0],
