@@ -400,18 +400,19 @@ def opaque(image: Image.Image) -> Image.Image:
     """The picture without transparency, as the reader sees it: transparent pixels on the backdrop
     `_flatten_alpha` chooses. Training reads copied pictures through this, as the service reads uploads."""
     image = _to_workable_mode(image)
-    if image.mode not in ("LA", "RGBA"):
-        return image
-    pixels = np.clip(np.round(_as_float_pixels(image)), 0, 255).astype(np.uint8)
-    return Image.fromarray(pixels[:, :, 0], mode="L") if pixels.shape[2] == 1 else Image.fromarray(pixels, mode="RGB")
+    return _eight_bit_pixels(image) if image.mode in ("LA", "RGBA") else image
 
 
 def eight_bit(image: Image.Image) -> Image.Image:
-    """The picture in 8 bits a channel (L, LA, RGB or RGBA), as PNG can store it."""
-    image = _to_workable_mode(image)
-    if image.mode != "F":
-        return image
-    return Image.fromarray(np.clip(np.round(_as_float_pixels(image)[:, :, 0]), 0, 255).astype(np.uint8), mode="L")
+    """The picture as `opaque` gives it, in 8 bits a channel (L or RGB), as PNG can store it."""
+    image = opaque(image)
+    return _eight_bit_pixels(image) if image.mode == "F" else image
+
+
+def _eight_bit_pixels(image: Image.Image) -> Image.Image:
+    """An LA, RGBA or F picture as `_as_float_pixels` sees it, rounded into an L or RGB picture."""
+    pixels = np.clip(np.round(_as_float_pixels(image)), 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels[:, :, 0], mode="L") if pixels.shape[2] == 1 else Image.fromarray(pixels, mode="RGB")
 
 
 def _to_workable_mode(image: Image.Image) -> Image.Image:
