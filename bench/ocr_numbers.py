@@ -167,11 +167,10 @@ def our_line(data: bytes, reader: LineReader, classifier: DigitClassifier) -> Li
     """As the service reads in `number` mode: the line reader, with its second looks at doubtful lines and
     digits (an empty reading where the picture shows no ink)."""
     try:
-        picture = open_image(data)
-        ink = line_ink(picture)
+        ink = line_ink(open_image(data))
     except ImageError:
         return LineReading.of([])
-    return read_lines([ink], [picture], reader, classifier)[0]
+    return read_lines([ink], reader, classifier)[0]
 
 
 def review_flag(truths: list[str], readings: list[str], confidences: list[float]) -> dict:

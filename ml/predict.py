@@ -80,15 +80,14 @@ def _numbers_in_worker(paths: list[Path]) -> list[dict]:
 
 def _numbers_in(paths: list[Path], reader: LineReader, classifier: DigitClassifier) -> list[dict]:
     """The answers for the files, in order: one batch through the line reader, the second looks batched too."""
-    answers, pictures, inks = {}, {}, {}
+    answers, inks = {}, {}
     for path in paths:
         try:
-            picture = open_image(path.read_bytes())
-            inks[path], pictures[path] = line_ink(picture), picture
+            inks[path] = line_ink(open_image(path.read_bytes()))
         except (ImageError, OSError) as error:
             answers[path] = {"path": str(path), "error": str(error)}
     if inks:
-        readings = read_lines(list(inks.values()), list(pictures.values()), reader, classifier)
+        readings = read_lines(list(inks.values()), reader, classifier)
         answers.update((path, _number_answer(path, reading)) for path, reading in zip(inks, readings))
     return [answers[path] for path in paths]
 

@@ -150,12 +150,37 @@ class LinePlacement:
 
 
 @dataclass(frozen=True)
+class LinePicture:
+    """A picture as a line's reading needs it: shrunk to at most about LINE_WORKING_SIDE (a chunk of full-size
+    photos kept for the second looks would not fit in a worker's memory), and how many of the picture's
+    pixels one of its pixels spans (characters' boxes stay in the picture's pixels)."""
+
+    picture: Image.Image
+    factor: float
+
+    @property
+    def width(self) -> int:
+        """In the picture's pixels."""
+        return round(self.picture.width * self.factor)
+
+    def columns(self, left: float, right: float) -> Image.Image:
+        """The picture's columns left to right (in the picture's pixels), all its rows."""
+        return self.picture.crop((left / self.factor, 0, right / self.factor, self.picture.height))
+
+
+def line_picture(image: Image.Image) -> LinePicture:
+    image = _to_workable_mode(image)
+    shrunk = _shrink(image, LINE_WORKING_SIDE)
+    return LinePicture(shrunk, image.width / shrunk.width)
+
+
+@dataclass(frozen=True)
 class LineInk:
     """A line's picture as ink in [0, 1] (`line_ink`), from which its line reader inputs are cut: the first
     look's and a closer one's (`ml.reading.look_closer`) come from one computation of the ink."""
 
     ink: np.ndarray
-    factor: float  # picture pixels per ink pixel
+    source: LinePicture  # the picture the ink was computed from, one ink pixel a pixel of it
 
     def input(self, row_spill: float = INK_BOX_SPILL) -> tuple[np.ndarray, LinePlacement]:
         """`to_line_input` and where its columns came from (to give each character a box). A larger
@@ -163,24 +188,24 @@ class LineInk:
         rows, cols = _ink_box(self.ink, row_spill)
         frame, fit = (LINE_HEIGHT, LINE_WIDTH), (LINE_FIT_HEIGHT, LINE_WIDTH - 4)
         scale, _, left = _placement(self.ink[rows, cols].shape, frame, fit)
+        factor = self.source.factor
         placement = LinePlacement(
-            x_offset=self.factor * (cols.start - left / scale),
-            x_step=self.factor / scale,
-            top=round(self.factor * rows.start),
-            bottom=round(self.factor * rows.stop),
+            x_offset=factor * (cols.start - left / scale),
+            x_step=factor / scale,
+            top=round(factor * rows.start),
+            bottom=round(factor * rows.stop),
         )
         smoothed = _smoothed_box(self.ink, (rows, cols), LINE_SMOOTHING / scale)
         return _fitted_in_frame(smoothed, frame, fit), placement
 
 
-def line_ink(image: Image.Image) -> LineInk:
-    """The picture shrunk to at most about LINE_WORKING_SIDE, each pixel's distance from the background
-    stretched to [0, 1]; ImageError when it shows no ink."""
-    image = _to_workable_mode(image)
-    shrunk = _shrink(image, LINE_WORKING_SIDE)
-    pixels = _as_float_pixels(shrunk)
+def line_ink(image: Image.Image | LinePicture) -> LineInk:
+    """The picture shrunk to at most about LINE_WORKING_SIDE (`line_picture`, unless it is one already),
+    each pixel's distance from the background stretched to [0, 1]; ImageError when it shows no ink."""
+    source = image if isinstance(image, LinePicture) else line_picture(image)
+    pixels = _as_float_pixels(source.picture)
     background, inset = _background_inside_any_frame(pixels)
-    return LineInk(_stretched(_distance_from(pixels, background, inset), inset), image.width / shrunk.width)
+    return LineInk(_stretched(_distance_from(pixels, background, inset), inset), source)
 
 
 def line_input(image: Image.Image, row_spill: float = INK_BOX_SPILL) -> tuple[np.ndarray, LinePlacement]:

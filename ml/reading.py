@@ -11,7 +11,7 @@ from PIL import Image
 
 from ml.inference import DIGITS, given_a_digit
 from ml.lines import LineReading
-from ml.preprocess import DECODER_ERRORS, ImageError, LineInk, line_ink, to_network_input
+from ml.preprocess import DECODER_ERRORS, ImageError, LineInk, LinePicture, line_ink, to_network_input
 
 AUTO_ONE_DIGIT_CONFIDENCE = 0.8  # below it, the line reader has a look (and hands one-character lines back)
 # A line's digit read at less than DOUBTED_DIGIT is read again by the digit network, over the picture's
@@ -37,7 +37,7 @@ def takes_for_one_digit(outputs: np.ndarray) -> np.ndarray:
 
 
 def lines_in_doubtful_pictures(
-    pictures: Sequence[Image.Image], outputs: np.ndarray, load_line_reader, classifier
+    pictures: Sequence[Image.Image | LinePicture], outputs: np.ndarray, load_line_reader, classifier
 ) -> dict:
     """`auto`: {index: LineReading} of the pictures the digit network does not take for one digit, read
     by the line reader (`load_line_reader()`, called only if there are any) with its second looks;
@@ -54,17 +54,17 @@ def lines_in_doubtful_pictures(
         doubtful.append(index)
     if not doubtful:
         return {}
-    readings = read_lines(inks, [pictures[index] for index in doubtful], load_line_reader(), classifier)
+    readings = read_lines(inks, load_line_reader(), classifier)
     return {index: line for index, line in zip(doubtful, readings) if len(line.characters) > 1}
 
 
-def read_lines(inks: Sequence[LineInk], pictures: Sequence[Image.Image], line_reader, classifier) -> list[LineReading]:
-    """The lines in the pictures, from their `line_ink`s, one batch through the line reader, then the second
+def read_lines(inks: Sequence[LineInk], line_reader, classifier) -> list[LineReading]:
+    """The lines of pictures, from their `line_ink`s, one batch through the line reader, then the second
     looks: each doubtful line read closer (`look_closer`), each doubtful digit read again by the digit network
     (`confirm_doubtful_digits`); last, a line whose two looks disagree is doubted (`doubted_by`)."""
     inputs, placements = zip(*(ink.input() for ink in inks))
     looks = look_closer(line_reader.read(np.stack(inputs), list(placements)), inks, line_reader)
-    confirmed = confirm_doubtful_digits([surer for surer, _ in looks], pictures, classifier)
+    confirmed = confirm_doubtful_digits([surer for surer, _ in looks], inks, classifier)
     return [doubted_by(reading, other) for reading, (_, other) in zip(confirmed, looks)]
 
 
@@ -102,23 +102,22 @@ def doubted_by(reading: LineReading, other: LineReading | None) -> LineReading:
     return LineReading.of(characters)
 
 
-def confirm_doubtful_digits(
-    readings: Sequence[LineReading], pictures: Sequence[Image.Image], classifier
-) -> list[LineReading]:
+def confirm_doubtful_digits(readings: Sequence[LineReading], inks: Sequence[LineInk], classifier) -> list[LineReading]:
     """The readings (read with their placements, so their characters have boxes) with each digit the line
-    reader doubts read again by the digit network from its picture, all in one batch; where the network
-    is sure, its digit and confidence replace the line reader's."""
+    reader doubts read again by the digit network from its line's picture (the one its ink came from), all in
+    one batch; where the network is sure, its digit and confidence replace the line reader's."""
     doubted, inputs = [], []
-    for line, (reading, picture) in enumerate(zip(readings, pictures)):
+    for line, (reading, ink) in enumerate(zip(readings, inks)):
         if not doubts_a_digit(reading):
             continue
+        picture = ink.source
         digits = [index for index, character in enumerate(reading.characters) if character["character"].isdigit()]
         columns = _digit_columns([reading.characters[index]["box"] for index in digits], picture.width)
         for index, (left, right) in zip(digits, columns):
-            if not _is_doubted(reading.characters[index]) or right - left < 2:
+            if not _is_doubted(reading.characters[index]) or right - left < 2 * picture.factor:
                 continue
             try:
-                inputs.append(to_network_input(picture.crop((left, 0, right, picture.height))))
+                inputs.append(to_network_input(picture.columns(left, right)))
             except ImageError:
                 continue
             doubted.append((line, index))

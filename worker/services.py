@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from ml.inference import DIGITS, given_a_digit, top_k
 from ml.lines import LineReading
-from ml.preprocess import DECODER_ERRORS, ImageError, line_ink, open_image, to_network_input
+from ml.preprocess import DECODER_ERRORS, ImageError, line_ink, line_picture, open_image, to_network_input
 from ml.reading import lines_in_doubtful_pictures, read_lines
 from uploads.models import Image, Job
 from uploads.pictures import Pictures, read_pictures
@@ -108,7 +108,7 @@ def read_chunk(images, *, upload_name: str, mode: str, classifier, line_reader=N
     def load_line_reader():
         return line_reader or get_line_reader()
 
-    numbers = read_numbers(lines, pictures, load_line_reader(), classifier) if lines else {}
+    numbers = read_numbers(lines, load_line_reader(), classifier) if lines else {}
     if mode == Job.Mode.AUTO:
         found = lines_in_doubtful_pictures(list(pictures.values()), outputs, load_line_reader, classifier)
         numbers = {list(pictures)[index]: line for index, line in found.items()}
@@ -121,9 +121,9 @@ def read_chunk(images, *, upload_name: str, mode: str, classifier, line_reader=N
 
 
 def read_images(stored: Pictures, *, mode: str):
-    """Per image: the digit network's input, or in `number` mode the line's ink (`line_ink`);
-    the picture, should the line reader need it (`auto`) or the digit network read its digits again
-    (`number`); or a readable reason why it could not be read."""
+    """Per image: the digit network's input, or in `number` mode the line's ink (`line_ink`); in `auto`
+    mode its `line_picture` too (shrunk: a chunk of full-size photos would not fit in memory), should the
+    line reader need it; or a readable reason why it could not be read."""
     inputs, lines, pictures, errors = {}, {}, {}, dict(stored.errors)
     for image_id, data in stored.data.items():
         try:
@@ -132,8 +132,8 @@ def read_images(stored: Pictures, *, mode: str):
                 lines[image_id] = line_ink(picture)
             else:
                 inputs[image_id] = to_network_input(picture)
-            if mode != Job.Mode.DIGIT:
-                pictures[image_id] = picture
+            if mode == Job.Mode.AUTO:
+                pictures[image_id] = line_picture(picture)
         except ImageError as exc:
             errors[image_id] = str(exc)
         except DECODER_ERRORS as exc:  # a picture that breaks the preprocessing must not fail its chunk
@@ -142,10 +142,9 @@ def read_images(stored: Pictures, *, mode: str):
     return inputs, lines, pictures, errors
 
 
-def read_numbers(lines: dict, pictures: dict, line_reader, classifier) -> dict:
+def read_numbers(lines: dict, line_reader, classifier) -> dict:
     """image id -> LineReading, one batch through the line reader, the second looks batched too."""
-    pictures_of_lines = [pictures[image_id] for image_id in lines]
-    return dict(zip(lines, read_lines(list(lines.values()), pictures_of_lines, line_reader, classifier)))
+    return dict(zip(lines, read_lines(list(lines.values()), line_reader, classifier)))
 
 
 def digit_row(image_id, probabilities: np.ndarray, *, threshold: float) -> Image:

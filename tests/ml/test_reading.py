@@ -78,7 +78,7 @@ def test_only_the_digits_the_line_reader_doubts_are_read_again_by_the_digit_netw
     assert reading.text == "2580"
     doubted_and_wrong = misread(misread(reading, 1, "7", 0.3), 3, "6", 0.95)  # the 6 is not doubted
 
-    confirmed = confirm_doubtful_digits([doubted_and_wrong], [picture], classifier)[0]
+    confirmed = confirm_doubtful_digits([doubted_and_wrong], [line_ink(picture)], classifier)[0]
 
     assert confirmed.text == "2586"
     # the line reader's 7 at 0.3 and the digit network's 5 cannot both be right: the 5 is at most 0.7 sure
@@ -92,9 +92,22 @@ def test_a_doubted_digit_the_digit_network_confirms_takes_its_confidence(classif
     line, placement = line_input(picture)
     doubted = misread(LineReader.load().read(line[None], [placement])[0], 1, "5", 0.3)
 
-    confirmed = confirm_doubtful_digits([doubted], [picture], classifier)[0]
+    confirmed = confirm_doubtful_digits([doubted], [line_ink(picture)], classifier)[0]
 
     assert confirmed.text == "2580" and confirmed.characters[1]["confidence"] >= DIGIT_NETWORK_SURE
+
+
+def test_a_doubted_digit_of_a_large_photo_is_read_again_from_its_shrunk_copys_own_columns(classifier):
+    photo = Image.open(io.BytesIO(number_png("2580", height=1200)))
+    ink = line_ink(photo)
+    assert ink.source.factor > 1.5, "the photo is kept shrunk"
+    line, placement = ink.input()
+    reading = LineReader.load().read(line[None], [placement])[0]
+    assert reading.text == "2580" and photo.width / 2 < reading.characters[-1]["box"][2] <= photo.width
+
+    confirmed = confirm_doubtful_digits([misread(reading, 1, "7", 0.3)], [ink], classifier)[0]
+
+    assert confirmed.text == "2580"
 
 
 class ScriptedLineReader:
@@ -173,4 +186,4 @@ def test_a_closer_look_reads_digits_that_far_marks_shrank_in_the_line_readers_fr
     first_look = reader.read(line[None], [placement])[0]
     assert first_look.text != "2580" and first_look.confidence < DOUBTED_LINE
 
-    assert read_lines([line_ink(picture)], [picture], reader, classifier)[0].text == "2580"
+    assert read_lines([line_ink(picture)], reader, classifier)[0].text == "2580"

@@ -10,6 +10,7 @@ from ml.lines import LineReading
 from ml.reading import takes_for_one_digit
 from tests.factories import digit_png, make_zip, number_png
 from uploads import services as upload_services
+from uploads.pictures import Pictures
 from worker import services
 from worker.model import get_classifier
 
@@ -48,6 +49,24 @@ def test_auto_mode_picks_digit_or_number_per_image():
     images = run_job({"one.png": digit_png(8, size=64), "many.png": number_png("512")}, mode="auto")
     assert (images["one.png"].digit, images["one.png"].text, len(images["one.png"].top)) == (8, "8", 3)
     assert (images["many.png"].text, images["many.png"].top) == ("512", None)
+
+
+def test_a_photo_too_large_to_keep_whole_is_read_with_boxes_in_its_own_pixels():
+    photo = number_png("512", height=1200)
+    width = services.open_image(photo).width
+    for mode in ("number", "auto"):
+        line = run_job({"photo.png": photo}, mode=mode)["photo.png"]
+        assert line.text == "512", mode
+        rights = [reading["box"][2] for reading in line.digits]
+        assert width / 2 < rights[-1] <= width, mode
+
+
+def test_auto_keeps_a_large_pictures_copy_shrunk_for_the_line_reader():
+    """A chunk of 256 phone photos kept whole for the line reader's second looks would take gigabytes."""
+    _, _, pictures, _ = services.read_images(Pictures(data={1: number_png("512", height=1200)}), mode="auto")
+    kept = pictures[1]
+    assert kept.factor > 1.5 and kept.width == services.open_image(number_png("512", height=1200)).width
+    assert max(kept.picture.size) < 2048
 
 
 def test_results_api_shows_text_and_digits():
