@@ -249,12 +249,14 @@ def _targets_table(card: dict) -> list[str]:
     return lines
 
 
-def _tesseract_lines() -> list[str]:
-    """The latest `python -m bench.ocr` results, if that benchmark has been run."""
-    path = REPO_ROOT / "bench" / "results" / "ocr.json"
+def _tesseract_lines(version: str, path: Path = REPO_ROOT / "bench" / "results" / "ocr.json") -> list[str]:
+    """The latest `python -m bench.ocr` results, if that benchmark has been run on the network of this
+    version (another network's figures would pass for this one's)."""
     if not path.exists():
         return []
     results = json.loads(path.read_text())
+    if results["model_version"] != version:
+        return []
     lines = [
         "",
         f"## Side by side with Tesseract (`python -m bench.ocr`, model {results['model_version']}, {results['tesseract_version']})",
@@ -412,7 +414,7 @@ def render_markdown(card: dict) -> str:
         f"Resident memory with the model loaded: {runtime['rss_mib']} MiB (peak {runtime['peak_rss_mib']} MiB).",
         "",
     ]
-    lines += _tesseract_lines()
+    lines += _tesseract_lines(card["artifact_version"])
     if agreement.get("checked"):
         lines.append(
             f"Keras vs LiteRT on {agreement['images']} validation images: same argmax on "

@@ -47,6 +47,31 @@ BLANK_IMAGE = "blank image: no ink found"
 RIDGE = 1e-6 * np.eye(3)  # keeps the background plane's fit solvable on a degenerate border
 
 
+# The formats read: the raster formats cameras, scanners, browsers and image tools write. Not the rare ones,
+# whose headers Pillow may parse slowly (an EPS header is read a byte at a time: 10 MiB took 5.7 s) or
+# whose pictures need another program (EPS, WMF).
+IMAGE_FORMATS = (
+    "PNG",
+    "JPEG",
+    "GIF",
+    "BMP",
+    "TIFF",
+    "WEBP",
+    "AVIF",
+    "JPEG2000",
+    "ICO",
+    "PPM",
+    "TGA",
+    "PCX",
+    "QOI",
+    "SGI",
+    "PSD",
+)
+# Each scan of a JPEG is a pass over the whole picture (15 ms at 5000 x 5000), and nothing bounds their number:
+# a 10 MiB file can hold 90,000 (22 minutes to decode). Progressive JPEGs hold about 10.
+MAX_JPEG_SCANS = 100
+
+
 class ImageError(ValueError):
     """The upload cannot be read as a digit; str(error) is a reason a person can read."""
 
@@ -77,6 +102,8 @@ def open_image(data: bytes | BinaryIO, *, max_pixels: int = 25_000_000) -> Image
         raise ImageError(f"image too large: {width * height} pixels (limit {max_pixels})")
     if width == 0 or height == 0:
         raise ImageError("not an image: empty picture")
+    if image.format in ("JPEG", "MPO") and (scans := _jpeg_scans(stream)) > MAX_JPEG_SCANS:
+        raise ImageError(f"corrupt image: a JPEG of {scans} scans (at most {MAX_JPEG_SCANS} are read)")
     try:
         image.seek(0)
         image.load()
@@ -91,13 +118,25 @@ def open_image(data: bytes | BinaryIO, *, max_pixels: int = 25_000_000) -> Image
     return image
 
 
+def _jpeg_scans(stream: BinaryIO) -> int:
+    """The number of scans (start-of-scan markers: in a JPEG's compressed data a 0xFF byte is always
+    followed by 0x00 or a restart marker, so they cannot occur by chance)."""
+    position, count, carried = stream.tell(), 0, b""
+    stream.seek(0)
+    while block := stream.read(1 << 20):
+        count += (carried + block).count(b"\xff\xda")
+        carried = block[-1:]
+    stream.seek(position)
+    return count
+
+
 def _open_header(stream: BinaryIO, max_pixels: int) -> Image.Image:
     """Image.open only parses the header; turn every failure into an ImageError."""
     with warnings.catch_warnings():
         # Pillow's own global bomb check is a warning below 2x its limit; ours is the real one.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            return Image.open(stream)
+            return Image.open(stream, formats=IMAGE_FORMATS)
         except Image.DecompressionBombError as error:
             raise ImageError(_bomb_reason(error, max_pixels)) from error
         except Image.UnidentifiedImageError as error:
@@ -345,7 +384,7 @@ def _border_samples(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """About BACKGROUND_SAMPLES pixels of the border (flat indices) and their plane terms
     (1, x, y), the same for every picture of this size."""
     samples = _border_indices(height, width)
-    samples = samples[:: max(1, len(samples) // BACKGROUND_SAMPLES)]
+    samples = samples[:: max(1, len(samples) // BACKGROUND_SAMPLES)].copy()  # not a view keeping all alive
     rows, columns = np.divmod(samples, width)
     terms = np.stack([np.ones(len(samples)), columns / width - 0.5, rows / height - 0.5], axis=1)
     samples.flags.writeable = terms.flags.writeable = False  # shared by every picture of this size
@@ -461,7 +500,8 @@ def _to_workable_mode(image: Image.Image) -> Image.Image:
 
 def _high_depth_to_float(image: Image.Image) -> Image.Image:
     values = np.asarray(image).astype(np.float32)
-    return Image.fromarray(values * (255.0 / _full_scale(values)), mode="F")
+    # float32 rounding can put the top a hair over 255, which would read as another white level (4095)
+    return Image.fromarray(np.minimum(values * (255.0 / _full_scale(values)), 255.0), mode="F")
 
 
 def _full_scale(values: np.ndarray) -> float:
@@ -508,20 +548,34 @@ def _ink_peak(distance: np.ndarray) -> float:
     return max(float(_quantile(distance.ravel(), 0.995)), 0.5 * top) if distance.size > 400 else top
 
 
-@lru_cache(maxsize=4096)
+def _border_depth(height: int, width: int) -> int:
+    """The border's depth: a sixteenth of the shorter side."""
+    return max(1, min(height, width) // 16)
+
+
 def _border_indices(height: int, width: int) -> np.ndarray:
-    """Flat indices, in row order, of the pixels within a sixteenth of the shorter side of an edge."""
-    depth = max(1, min(height, width) // 16)
+    """Flat indices, in row order, of the pixels within `_border_depth` of an edge."""
+    depth = _border_depth(height, width)
     mask = np.zeros((height, width), dtype=bool)
     mask[:depth, :] = mask[-depth:, :] = True
     mask[:, :depth] = mask[:, -depth:] = True
-    indices = np.flatnonzero(mask)
-    indices.flags.writeable = False  # shared by every picture of this size
-    return indices
+    return np.flatnonzero(mask)
 
 
 def _border_noise(distance: np.ndarray) -> float:
     """The background's own distance from its fitted colour: a low percentile of the border's, so that
     a digit filling a small crop (its strokes on much of the border) is not taken for noise. With the
     median instead: 5.6% of tightly cropped printed digits refused as blank (4.4% with this)."""
-    return float(_quantile(distance.ravel()[_border_indices(*distance.shape)], 0.25))
+    return float(_quantile(_border_pixels(distance), 0.25))
+
+
+def _border_pixels(values: np.ndarray) -> np.ndarray:
+    """The values within `_border_depth` of an edge, each once (in no particular order): strips cut from
+    the picture, not an index cached per picture size (a worker sees thousands of sizes, up to 8 MB each)."""
+    depth = _border_depth(*values.shape)
+    if 2 * depth >= min(values.shape):  # the border is the whole picture
+        return values.ravel()
+    sides = values[depth:-depth]
+    return np.concatenate(
+        [values[:depth].ravel(), values[-depth:].ravel(), sides[:, :depth].ravel(), sides[:, -depth:].ravel()]
+    )

@@ -12,6 +12,8 @@ from typing import BinaryIO, Iterator
 
 import PIL.Image
 
+from ml.preprocess import IMAGE_FORMATS
+
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 MAX_NAME_LENGTH = 255
 READ_BLOCK = 64 * 1024
@@ -63,7 +65,7 @@ def identify_image(file: BinaryIO, *, unknown: str = "not an image") -> str:
     `unknown` starts the refusal of a file Pillow does not recognise."""
     file.seek(0)
     try:
-        with PIL.Image.open(file) as image:
+        with PIL.Image.open(file, formats=IMAGE_FORMATS) as image:
             return image.format
     except PIL.Image.DecompressionBombError as exc:
         raise UploadError(f"image too large: {exc}") from exc

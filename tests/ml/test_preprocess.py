@@ -12,6 +12,8 @@ from ml.preprocess import (
     MIN_INK_OVER_GRAIN,
     ImageError,
     _background_plane,
+    _border_noise,
+    _border_samples,
     _distance_from,
     _quantile,
     _smoothed,
@@ -331,3 +333,45 @@ def test_a_float_picture_with_nan_pixels_is_refused():
     values[10, 10] = np.nan
     with pytest.raises(ImageError, match="not numbers"):
         open_image(encode(Image.fromarray(values, mode="F"), "TIFF"))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 1), (1, 7), (2, 2), (3, 40), (40, 3), (17, 33), (200, 31), (700, 1024)])
+def test_the_border_noise_is_read_from_every_border_pixel_once(shape):
+    values = np.random.default_rng(sum(shape)).random(shape).astype(np.float32)
+    depth = max(1, min(shape) // 16)
+    border = np.zeros(shape, dtype=bool)
+    border[:depth], border[-depth:], border[:, :depth], border[:, -depth:] = True, True, True, True
+    assert _border_noise(values) == pytest.approx(float(np.quantile(values[border], 0.25)), abs=1e-6)
+
+
+def test_what_is_kept_per_picture_size_is_a_few_hundred_samples():
+    """A worker sees thousands of picture sizes: its cache must not keep a large photo's whole border."""
+    samples, terms = _border_samples(2000, 2047)
+    assert samples.base is None and samples.nbytes + terms.nbytes < 50_000
+
+
+def jpeg_with_scans_repeated(repeats: int) -> bytes:
+    """A progressive JPEG whose last scan is repeated: every decoder reads each scan again."""
+    data = encode(dark_on_light("4", (120, 160)).convert("RGB"), "JPEG", progressive=True)
+    last_scan = data[data.rindex(b"\xff\xda") : -2]
+    return data[:-2] + last_scan * repeats + data[-2:]
+
+
+def test_a_jpeg_of_too_many_scans_is_refused_before_it_is_decoded():
+    assert open_image(jpeg_with_scans_repeated(0)).size == (120, 160)
+    assert to_network_input(open_image(jpeg_with_scans_repeated(50))).shape == (INPUT_SIZE, INPUT_SIZE)
+    with pytest.raises(ImageError, match="corrupt image: a JPEG of 1[0-9][0-9] scans"):
+        open_image(jpeg_with_scans_repeated(150))
+    with pytest.raises(ImageError, match="scans"):
+        open_image(io.BytesIO(jpeg_with_scans_repeated(150)))
+
+
+def test_a_format_beyond_the_common_raster_ones_is_refused_unread():
+    with pytest.raises(ImageError, match="not an image"):
+        open_image(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n" + b"%%a\n" * 1000)
+
+
+def test_a_32_bit_picture_whose_white_is_not_a_usual_level_still_shows_its_ink():
+    """Scaled to 255 in float32, a white of 200,000 came out a hair over 255 and was scaled again, as 12-bit."""
+    values = np.where(np.asarray(digit_mask("3")) > 127, 20_000, 200_000).astype(np.int32)
+    assert to_network_input(Image.fromarray(values)).max() == pytest.approx(1.0)
