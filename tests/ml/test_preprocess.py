@@ -221,6 +221,15 @@ def test_pixel_bomb_is_rejected_without_decoding(monkeypatch):
         open_image(encode(dark_on_light()), max_pixels=1000)
 
 
+def test_a_picture_of_a_side_past_the_limit_is_refused_without_decoding(monkeypatch):
+    """1 x 25,000,000 is within the pixel limit, but Pillow's per-row pointers took 431 MB to open it."""
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded"))
+    with pytest.raises(ImageError, match=r"image too large: 1 x 25000000 pixels \(at most 32768 a side\)"):
+        open_image(png_header_claiming(1, 25_000_000))
+    with pytest.raises(ImageError, match="a side"):
+        open_image(png_header_claiming(40_000, 2))
+
+
 def test_specks_do_not_move_the_crop(reference):
     image = dark_on_light(size=(200, 200))
     speckled = image.copy()
