@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from learning.models import FineTune, ModelVersion
-from ml.preprocess import ImageError, open_image, to_network_input
+from ml.preprocess import DECODER_ERRORS, open_image, to_network_input
 from uploads.models import WITH_PICTURE, Image
 from uploads.pictures import picture_bytes
 
@@ -228,13 +228,14 @@ def _fine_tune_in(run: FineTune, work: Path) -> None:
 
 
 def correction_inputs() -> tuple[list[int], np.ndarray, np.ndarray]:
-    """(image ids, uint8 network inputs, labels) of every readable correction."""
+    """(image ids, uint8 network inputs, labels) of every readable correction; one that cannot be read (any
+    decoder-kind error, an ImageError among them) is left out rather than failing every fine-tune after it."""
     ids, inputs, labels = [], [], []
     for image in corrected_images().iterator(chunk_size=500):
         try:
             picture = open_image(picture_bytes(image), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
             inputs.append(np.round(to_network_input(picture) * 255).astype(np.uint8))
-        except (ImageError, OSError):
+        except DECODER_ERRORS:
             continue
         ids.append(image.id)
         labels.append(image.corrected_label)

@@ -186,3 +186,27 @@ def test_a_newly_shipped_network_becomes_current_and_a_rollback_survives_restart
     current = ModelVersion.objects.get(kind="digit", is_current=True)
     assert current.trained_from == {"bundled": "digits.tflite"}
     assert current.version == services.artifact_version(shipped.read_bytes())
+
+
+def test_a_correction_that_breaks_the_preprocessing_is_left_out_of_fine_tuning(job, monkeypatch):
+    corrected = list(job.images.order_by("position")[:3])
+    Image.objects.filter(id__in=[image.id for image in corrected]).update(corrected_label=5)
+    prepare = services.to_network_input
+    breaking = {corrected[1].id}
+    reading = iter(image.id for image in services.corrected_images())
+
+    def breaks_on_one(picture):
+        if next(reading) in breaking:
+            raise ZeroDivisionError("a picture nobody foresaw")
+        return prepare(picture)
+
+    monkeypatch.setattr(services, "to_network_input", breaks_on_one)
+    ids, inputs, labels = services.correction_inputs()
+    assert ids == [corrected[0].id, corrected[2].id] and inputs.shape == (2, 28, 28) and list(labels) == [5, 5]
+
+
+def test_a_fine_tune_may_outlast_other_tasks_and_ends_before_its_run_is_taken_for_dead():
+    from learning.tasks import fine_tune
+
+    assert settings.CELERY_TASK_TIME_LIMIT < fine_tune.soft_time_limit < fine_tune.time_limit
+    assert fine_tune.time_limit < settings.OCR_FINE_TUNE_STALL_SECONDS
