@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "uploads.middleware.UploadSizeLimit",  # before anything reads the body (the CSRF check reads a form)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -208,6 +209,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_THROTTLE_RATES": {"uploads": os.environ.get("OCR_UPLOAD_RATE", "120/minute")},
+    # An anonymous uploader is told apart by address: REMOTE_ADDR, or behind this many proxies the address
+    # the nearest one saw. Not X-Forwarded-For as sent, which a client can change with every request.
+    "NUM_PROXIES": env_int("OCR_TRUSTED_PROXIES", 0),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",

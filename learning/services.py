@@ -108,10 +108,15 @@ def current_versions() -> dict:
 
 
 @transaction.atomic
-def promote(version: ModelVersion, user=None) -> ModelVersion:
+def promote(version: ModelVersion, user=None, *, replacing: ModelVersion | None = None) -> ModelVersion | None:
     """Make `version` the current one of its kind (a rollback is the promotion of an older one);
-    workers switch to it before their next chunk."""
-    ModelVersion.objects.select_for_update().filter(kind=version.kind, is_current=True).update(is_current=False)
+    workers switch to it before their next chunk. With `replacing`, only while that version is still the
+    current one (None if not): a fine-tune must not undo a promotion or rollback made while it ran."""
+    versions = list(ModelVersion.objects.select_for_update().filter(kind=version.kind))  # one promotion at a time
+    current = next((other for other in versions if other.is_current), None)
+    if replacing is not None and (current is None or current.id != replacing.id):
+        return None
+    ModelVersion.objects.filter(kind=version.kind, is_current=True).update(is_current=False)
     version.is_current, version.status = True, ModelVersion.Status.PROMOTED
     version.promoted_at, version.promoted_by = timezone.now(), user
     version.save(update_fields=["is_current", "status", "promoted_at", "promoted_by"])
@@ -209,22 +214,25 @@ def _fine_tune_in(run: FineTune, work: Path) -> None:
         figures=figures,
     )
     better = is_better(figures)
-    if better:
-        promote(candidate)
-    else:
+    promoted = better and promote(candidate, replacing=base) is not None
+    if not promoted:
         candidate.status = ModelVersion.Status.REJECTED
         candidate.save(update_fields=["status"])
     _update(
         run,
         status=FineTune.Status.DONE,
-        stage="promoted" if better else "rejected",
+        stage="promoted"
+        if promoted
+        else "rejected"
+        if not better
+        else "kept: another version was made current meanwhile",
         progress=1.0,
         candidate=candidate,
-        promoted=better,
+        promoted=promoted,
         figures=figures,
         finished_at=timezone.now(),
     )
-    logger.info("fine-tune done run_id=%s candidate=%s promoted=%s", run.id, candidate.version, better)
+    logger.info("fine-tune done run_id=%s candidate=%s promoted=%s", run.id, candidate.version, promoted)
 
 
 def correction_inputs() -> tuple[list[int], np.ndarray, np.ndarray]:

@@ -35,7 +35,7 @@ from recognition.services import correct_result
 from recognition.throttling import UploadRateThrottle
 from uploads.deletion import delete_job
 from uploads.ingestion import UploadError
-from uploads.services import cancel_job, create_job, reread_job
+from uploads.services import JobNotEnded, cancel_job, create_job, reread_job
 
 # The job page asks for these every second while a job runs.
 POLLED_ACTIONS = {"retrieve", "results"}
@@ -128,7 +128,10 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         job.refresh_from_db()
         return Response(self.get_serializer(job).data)
 
-    @extend_schema(request=RereadSerializer, responses={200: JobSerializer, 400: FIELD_ERRORS})
+    @extend_schema(
+        request=RereadSerializer,
+        responses={200: JobSerializer, 400: FIELD_ERRORS, 409: OpenApiResponse(ErrorSerializer)},
+    )
     @action(detail=True, methods=["post"], serializer_class=RereadSerializer, parser_classes=[JSONParser])
     def reread(self, request, pk=None):
         """Read the job's images again with the current network versions (after a promotion), or only
@@ -136,7 +139,10 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         job = self.get_object()
         options = RereadSerializer(data=request.data)
         options.is_valid(raise_exception=True)
-        reread_job(job_id=job.id, flagged_only=options.validated_data["flagged_only"])
+        try:
+            reread_job(job_id=job.id, flagged_only=options.validated_data["flagged_only"])
+        except JobNotEnded as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         job.refresh_from_db()
         return Response(JobSerializer(job, context={"request": request}).data)
 

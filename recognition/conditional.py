@@ -64,7 +64,10 @@ def shared_answer(*, etag: str) -> HttpResponse | None:
 
 
 def share_answer(response, *, etag: str) -> None:
+    """Only JSON is shared: the browsable API's HTML holds the reader's own name and CSRF token."""
     response.render()
+    if not response["Content-Type"].startswith("application/json"):
+        return
     try:
         cache.set(f"answer:{etag}", (response["Content-Type"], response.content), SHARED_ANSWER_SECONDS)
     except Exception as exc:

@@ -5,6 +5,10 @@ import json
 from typing import Iterable, Iterator
 
 COLUMNS = ["name", "status", "digit", "text", "confidence", "flagged", "corrected_label", "error", "model_version"]
+# Columns that may hold what an uploader wrote (a zip member named =HYPERLINK("http://...").png): a spreadsheet
+# would run such a cell as a formula, so it is written with a leading apostrophe (OWASP's CSV injection advice).
+UPLOADER_TEXT = ("name", "error")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_row(image) -> dict:
@@ -33,7 +37,15 @@ def csv_lines(images: Iterable) -> Iterator[str]:
     yield writer.writerow(COLUMNS)
     for image in images:
         row = export_row(image)
-        yield writer.writerow(["" if row[column] is None else row[column] for column in COLUMNS])
+        yield writer.writerow([_cell(column, row[column]) for column in COLUMNS])
+
+
+def _cell(column: str, value):
+    if value is None:
+        return ""
+    if column in UPLOADER_TEXT and str(value).startswith(FORMULA_STARTS):
+        return "'" + str(value)
+    return value
 
 
 def json_chunks(images: Iterable) -> Iterator[str]:

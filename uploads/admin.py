@@ -3,7 +3,7 @@ from django.db import transaction
 
 from uploads.deletion import delete_job
 from uploads.models import Image, Job
-from uploads.services import count_edit, rerun_failed_images
+from uploads.services import JobNotEnded, count_edit, rerun_failed_images
 
 
 @admin.register(Job)
@@ -37,7 +37,12 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-run the failed images of the selected jobs")
     def rerun_failed(self, request, queryset):
-        count = sum(rerun_failed_images(job_id=job.id) for job in queryset)
+        count = 0
+        for job in queryset:
+            try:
+                count += rerun_failed_images(job_id=job.id)
+            except JobNotEnded as exc:
+                self.message_user(request, f"{job}: {exc}", messages.WARNING)
         self.message_user(request, f"{count} images sent again", messages.SUCCESS)
 
 
@@ -46,10 +51,16 @@ class ImageAdmin(admin.ModelAdmin):
     list_display = ["name", "job", "status", "digit", "confidence", "needs_review", "corrected_label", "model_version"]
     list_filter = ["status", "needs_review"]
     search_fields = ["name", "job__id"]
+    # What the worker writes and the job's counters count: an edit here would race a re-read's result and
+    # leave the counters wrong. People correct a result with corrected_label.
     readonly_fields = [
+        "status",
         "digit",
         "confidence",
         "top",
+        "text",
+        "digits",
+        "needs_review",
         "error",
         "model_version",
         "processed_by",

@@ -131,6 +131,8 @@ def _save_images(*, job_id, images: list[Image]) -> bool:
     try:
         with transaction.atomic():
             created = Image.objects.bulk_create(images)
+            # An expansion saving rows is a job moving: else the sweep would start a second one beside it.
+            Job.objects.filter(id=job_id).update(progressed_at=timezone.now())
             if errors:
                 count_results(job_id=job_id, processed=errors, failed=errors)
             pending = [image.id for image in created if image.status == Image.Status.PENDING]
@@ -235,8 +237,19 @@ def reread_job(*, job_id, flagged_only: bool = False) -> int:
     )
 
 
+class JobNotEnded(ValueError):
+    """A job that is still being read, or was cancelled, is not read again; str() says why."""
+
+
 def _read_again(*, job_id, images, what: str) -> int:
+    """Only an ended job (done or failed) is read again: over a running one it would queue its images twice
+    (a loop of requests, every worker busy), and over a cancelled one it would undo the cancel."""
     with transaction.atomic():
+        job = Job.objects.select_for_update().only("status").filter(id=job_id).first()
+        if job is None:
+            return 0
+        if job.status not in (Job.Status.DONE, Job.Status.FAILED):
+            raise JobNotEnded(f"the job is {job.status}: only a job that is done or failed is read again")
         rows = list(
             images.select_for_update()
             .filter(WITH_PICTURE, job_id=job_id)
@@ -255,6 +268,7 @@ def _read_again(*, job_id, images, what: str) -> int:
             flagged=F("flagged") - sum(flagged for _, _, flagged in rows),
             status=Job.Status.RUNNING,
             finished_at=None,
+            progressed_at=timezone.now(),  # else the sweep takes the ended job for stalled and queues it twice
         )
         transaction.on_commit(lambda: _queue_in_chunks(job_id, ids))
     logger.info("job %s job_id=%s images=%d", what, job_id, len(ids))
@@ -332,6 +346,7 @@ def _send_again(job: Job) -> None:
     pending = job.images.filter(status=Image.Status.PENDING).order_by("position").values_list("id", flat=True)
     _queue_in_chunks(job.id, list(pending))
     Job.objects.filter(id=job.id).update(progressed_at=timezone.now())
+    finish_job_if_complete(job_id=job.id)  # its last step may have died between its results and its ending
     logger.warning("job requeued job_id=%s", job.id)
 
 

@@ -75,6 +75,23 @@ def test_job_creation_is_rate_limited(monkeypatch):
     assert api.get("/api/jobs/").status_code == 200, "only job creation is limited"
 
 
+def test_an_anonymous_uploader_cannot_escape_the_limit_by_naming_another_address(monkeypatch):
+    monkeypatch.setattr(UploadRateThrottle, "THROTTLE_RATES", {"uploads": "2/minute"})
+    statuses = [
+        APIClient()
+        .post(
+            "/api/jobs/",
+            {"file": SimpleUploadedFile("1.png", digit_png(1))},
+            format="multipart",
+            REMOTE_ADDR="198.51.100.7",  # an address of this test's own: no other test's uploads counted
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{attempt}",
+        )
+        .status_code
+        for attempt in range(3)
+    ]
+    assert statuses == [201, 201, 429]
+
+
 def test_signup_login_and_api_token_from_the_account_page(client):
     response = client.post(
         "/accounts/signup/",

@@ -13,6 +13,7 @@ import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from recognition import callbacks
 from tests.e2e.helpers import wait_for_job
 from tests.factories import digit_png
 
@@ -26,7 +27,14 @@ class Receiver(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        Receiver.calls.append({"path": self.path, "body": body, "signature": self.headers["X-Digit-OCR-Signature"]})
+        Receiver.calls.append(
+            {
+                "path": self.path,
+                "body": body,
+                "signature": self.headers["X-Digit-OCR-Signature"],
+                "host": self.headers["Host"],
+            }
+        )
         earlier = sum(call["path"] == self.path for call in Receiver.calls)
         failing = self.path == "/down" or (self.path == "/flaky" and earlier == 1)
         self.send_response(500 if failing else 200)
@@ -87,6 +95,8 @@ def test_callbacks_are_signed_retried_and_reported(live_server, celery_worker_fa
         ("ftp://example.com/hook", "http or https"),
         ("http://example.com:99999/hook", "not a valid address"),
         ("http://a\u200eb.com/hook", "not a valid address"),
+        ("http://127.0.0.1:6379\\@example.com/hook", "a backslash"),  # example.com to urlparse, 127.0.0.1 to urllib3
+        ("http://user@example.com/hook", "a user name"),
     ],
 )
 def test_callback_urls_into_private_networks_are_refused(url, reason):
@@ -94,3 +104,15 @@ def test_callback_urls_into_private_networks_are_refused(url, reason):
     response = APIClient().post("/api/jobs/", {"file": upload, "callback_url": url}, format="multipart")
     assert response.status_code == 400
     assert reason in response.json()["detail"]
+
+
+def test_a_callback_goes_to_the_address_checked_not_to_the_name_resolved_again(receiver):
+    """A name that resolves to a public address when checked and to an inner one when called (DNS rebinding)
+    must not reach the inner one: the call goes to the address checked, the name only in the Host header."""
+    port = receiver.rsplit(":", 1)[1]
+    callbacks.post_to_address(
+        f"http://hook.invalid:{port}/pinned?x=1", "127.0.0.1", b"{}", {"X-Digit-OCR-Signature": "s"}
+    )
+    assert [(call["path"], call["host"]) for call in Receiver.calls] == [("/pinned?x=1", f"hook.invalid:{port}")]
+    with pytest.raises(callbacks.CallbackFailed, match="hook.invalid answered 500"):
+        callbacks.post_to_address(f"http://hook.invalid:{port}/down", "127.0.0.1", b"{}", {})

@@ -210,3 +210,18 @@ def test_a_fine_tune_may_outlast_other_tasks_and_ends_before_its_run_is_taken_fo
 
     assert settings.CELERY_TASK_TIME_LIMIT < fine_tune.soft_time_limit < fine_tune.time_limit
     assert fine_tune.time_limit < settings.OCR_FINE_TUNE_STALL_SECONDS
+
+
+def test_a_fine_tune_does_not_undo_a_promotion_made_while_it_ran():
+    base = services.ensure_bundled_versions()[ModelVersion.Kind.DIGIT]
+    chosen_by_staff = services.promote(other_version())
+    candidate = services.store_version(
+        kind=ModelVersion.Kind.DIGIT,
+        network=OTHER_DIGIT_NETWORK.read_bytes() + b"a fine-tune's candidate",
+        keras=None,
+        trained_from={"test": "a candidate"},
+        figures={},
+    )
+    assert services.promote(candidate, replacing=base) is None
+    assert services.current_versions()[ModelVersion.Kind.DIGIT].id == chosen_by_staff.id
+    assert services.promote(candidate, replacing=chosen_by_staff).is_current

@@ -123,6 +123,15 @@ def test_the_pollers_of_a_job_share_one_built_answer(path, django_assert_num_que
     assert third["ETag"] != first["ETag"] and third.json() != first.json()
 
 
+def test_the_browsable_apis_page_of_one_reader_is_never_served_to_another():
+    """Its HTML holds the reader's name and CSRF token."""
+    job = running_job(5)
+    staff = APIClient()
+    staff.force_authenticate(User.objects.create_user("ada", is_staff=True))
+    assert b"ada" in staff.get(f"/api/jobs/{job.id}/", HTTP_ACCEPT="text/html").content
+    assert b"ada" not in APIClient().get(f"/api/jobs/{job.id}/", HTTP_ACCEPT="text/html").content
+
+
 @pytest.mark.parametrize("path", ["/api/jobs/{id}/", "/api/jobs/{id}/results/?page=1&page_size=100"])
 def test_a_cache_that_does_not_answer_only_costs_the_sharing(path, monkeypatch):
     from recognition import conditional

