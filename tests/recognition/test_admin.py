@@ -40,7 +40,8 @@ def test_jobs_and_results_are_searchable_and_filterable(admin_client, job_with_a
 def test_prediction_fields_are_read_only(admin_client, job_with_a_failure):
     image = Image.objects.get(name="a/ok.png")
     page = admin_client.get(f"/admin/uploads/image/{image.id}/change/").content.decode()
-    assert 'name="digit"' not in page and 'name="confidence"' not in page
+    for written_by_the_worker in ("digit", "confidence", "status", "text", "digits", "needs_review"):
+        assert f'name="{written_by_the_worker}"' not in page, written_by_the_worker
     assert 'name="corrected_label"' in page
 
 
