@@ -221,11 +221,7 @@ def _fine_tune_in(run: FineTune, work: Path) -> None:
     _update(
         run,
         status=FineTune.Status.DONE,
-        stage="promoted"
-        if promoted
-        else "rejected"
-        if not better
-        else "kept: another version was made current meanwhile",
+        stage=_outcome(better=better, promoted=promoted),
         progress=1.0,
         candidate=candidate,
         promoted=promoted,
@@ -233,6 +229,12 @@ def _fine_tune_in(run: FineTune, work: Path) -> None:
         finished_at=timezone.now(),
     )
     logger.info("fine-tune done run_id=%s candidate=%s promoted=%s", run.id, candidate.version, promoted)
+
+
+def _outcome(*, better: bool, promoted: bool) -> str:
+    if promoted:
+        return "promoted"
+    return "kept: another version was made current meanwhile" if better else "rejected"
 
 
 def correction_inputs() -> tuple[list[int], np.ndarray, np.ndarray]:

@@ -213,6 +213,7 @@ class LinePicture:
 
 
 def line_picture(image: Image.Image) -> LinePicture:
+    """The picture shrunk as the line reader reads it (`_shrink` to LINE_WORKING_SIDE), with its scale."""
     image = _to_workable_mode(image)
     shrunk = _shrink(image, LINE_WORKING_SIDE)
     return LinePicture(shrunk, image.width / shrunk.width)
