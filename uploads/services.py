@@ -217,9 +217,13 @@ def _end_job(*, job_id, status, only_if: Q | None = None, **fields) -> bool:
 def _announce_end(job_id) -> None:
     """Queue the job's callback, if it has one, once the ending is committed."""
     if Job.objects.filter(id=job_id).exclude(callback_url="").update(callback_status=CallbackStatus.PENDING):
-        from worker.tasks import deliver_callback
+        transaction.on_commit(lambda: _queue_callback(job_id))
 
-        transaction.on_commit(lambda: _send(deliver_callback, str(job_id), queue="callbacks"))
+
+def _queue_callback(job_id) -> None:
+    from worker.tasks import deliver_callback
+
+    _send(deliver_callback, str(job_id), queue="callbacks")
 
 
 def rerun_failed_images(*, job_id) -> int:
@@ -321,6 +325,24 @@ def requeue_stalled_jobs(*, stalled_after: timedelta) -> int:
             _send_again(job)
             count += 1
     return count
+
+
+def resend_lost_callbacks(*, stalled_after: timedelta) -> int:
+    """Queue again the callbacks of jobs that ended `stalled_after` ago and whose callback was never tried:
+    its message was lost (the broker down or restarted empty when the job ended). At most once per
+    `stalled_after` a job (its progressed_at marks the sending); a callback may arrive twice, never not at all."""
+    cutoff = timezone.now() - stalled_after
+    lost = Job.objects.filter(
+        Q(progressed_at__isnull=True) | Q(progressed_at__lt=cutoff),
+        callback_status=CallbackStatus.PENDING,
+        callback_attempts=0,
+        finished_at__lt=cutoff,
+    )
+    job_ids = list(lost.values_list("id", flat=True))
+    Job.objects.filter(id__in=job_ids).update(progressed_at=timezone.now())
+    for job_id in job_ids:
+        _queue_callback(job_id)
+    return len(job_ids)
 
 
 def _lost_with_the_broker(job: Job, *, since, now) -> bool:

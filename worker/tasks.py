@@ -49,7 +49,9 @@ def classify_chunk(self, job_id: str, image_ids: list[int]) -> int:
 
 @shared_task
 def requeue_stalled_jobs() -> int:
-    return upload_services.requeue_stalled_jobs(stalled_after=timedelta(seconds=settings.OCR_STALL_SECONDS))
+    stalled_after = timedelta(seconds=settings.OCR_STALL_SECONDS)
+    jobs = upload_services.requeue_stalled_jobs(stalled_after=stalled_after)
+    return jobs + upload_services.resend_lost_callbacks(stalled_after=stalled_after)
 
 
 @shared_task

@@ -160,3 +160,22 @@ def test_only_an_ended_job_is_read_again(broker_client, sent, status):
     with pytest.raises(services.JobNotEnded, match=f"the job is {status}"):
         services.reread_job(job_id=job.id)
     assert Job.objects.get(id=job.id).status == status
+
+
+def test_a_callback_whose_message_was_lost_is_sent_again_once_per_stall(monkeypatch):
+    """The job ended while the broker was down: its callback was never tried, and the sweep skips ended jobs."""
+    queued = []
+    monkeypatch.setattr(services, "_queue_callback", queued.append)
+    now = timezone.now()
+    job = Job.objects.create(
+        kind="image", upload_name="7.png", total=1, status="done", callback_url="https://example.com/h"
+    )
+    Job.objects.filter(id=job.id).update(callback_status="pending", finished_at=now - timedelta(seconds=600))
+    tried = Job.objects.create(
+        kind="image", upload_name="8.png", total=1, status="done", callback_url="https://example.com/h"
+    )
+    Job.objects.filter(id=tried.id).update(
+        callback_status="pending", callback_attempts=1, finished_at=now - timedelta(seconds=600)
+    )
+    assert services.resend_lost_callbacks(stalled_after=LONG_STALL) == 1 and queued == [job.id]
+    assert services.resend_lost_callbacks(stalled_after=LONG_STALL) == 0, "not again before another stall"
