@@ -372,6 +372,12 @@ def _send_again(job: Job) -> None:
     logger.warning("job requeued job_id=%s", job.id)
 
 
+def queue_each_alone(*, job_id, image_ids) -> None:
+    """Every image queued as a chunk of its own."""
+    for image_id in image_ids:
+        _queue_classification(job_id, [image_id])
+
+
 def _queue_in_chunks(job_id, image_ids) -> None:
     for start in range(0, len(image_ids), settings.OCR_CHUNK_SIZE):
         _queue_classification(job_id, image_ids[start : start + settings.OCR_CHUNK_SIZE])

@@ -7,14 +7,17 @@ digit, unless it finds one character (or none) there (`ml.reading.lines_in_doubt
 line the line reader doubts is read again closer, the digits it doubts by the digit network
 (`ml.reading.read_lines`)."""
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from ml.inference import DIGITS, given_a_digit, top_k
 from ml.lines import LineReading
@@ -22,10 +25,13 @@ from ml.preprocess import DECODER_ERRORS, ImageError, line_ink, line_picture, op
 from ml.reading import lines_in_doubtful_pictures, read_lines
 from uploads.models import Image, Job
 from uploads.pictures import Pictures, read_pictures
-from uploads.services import count_results, finish_job_if_complete, mark_job_running
+from uploads.services import count_results, finish_job_if_complete, mark_job_running, queue_each_alone
 from worker.model import get_line_reader
 
 logger = logging.getLogger(__name__)
+# A chunk started this often with images still pending: its worker died each time (an image that crashes a
+# decoder, or takes all the memory). Its images are then read one by one, so that only such an image fails.
+MAX_CHUNK_STARTS = 3
 CHUNK_JOB_FIELDS = ("status", "mode", "review_threshold", "keep_separators", "upload")
 PICTURE_FIELDS = ("id", "file", "member_offset", "member_size", "member_compression")
 RESULT_FIELDS = [
@@ -43,14 +49,17 @@ RESULT_FIELDS = [
 ]
 
 
-def classify_chunk(*, job_id, image_ids, classifier, line_reader=None, worker_name: str = "") -> int:
-    """Classify the chunk's pending images; returns how many results were written."""
+def classify_chunk(*, job_id, image_ids, classifier, line_reader=None, worker_name: str = "", attempt: int = 0) -> int:
+    """Classify the chunk's pending images; returns how many results were written. `attempt` is the task's
+    retry number: a message delivered again after its worker died comes back with the same one."""
     job = Job.objects.only(*CHUNK_JOB_FIELDS).filter(id=job_id).first()
     if job is None or job.status == Job.Status.CANCELLED:  # deleted or cancelled: nothing to do
         return 0
     pending = Image.objects.filter(job_id=job_id, id__in=image_ids, status=Image.Status.PENDING)
     images = list(pending.only(*PICTURE_FIELDS))
     written = 0
+    if images and started_too_often(job_id=job_id, image_ids=image_ids, attempt=attempt):
+        return read_each_alone(job_id=job_id, image_ids=[image.id for image in images])
     if images:
         mark_job_running(job_id=job_id)
         reading = read_chunk(
@@ -227,6 +236,30 @@ def write_rows(rows: list[Image]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def started_too_often(*, job_id, image_ids, attempt: int = 0) -> bool:
+    """Counts this start of the chunk's attempt (retries after an error are attempts of their own, bounded by
+    Celery); True past MAX_CHUNK_STARTS. Without the cache, never."""
+    key = "chunk-starts:" + hashlib.sha256(f"{job_id}:{attempt}:{sorted(image_ids)}".encode()).hexdigest()
+    try:
+        cache.add(key, 0, timeout=24 * 3600)
+        return cache.incr(key) > MAX_CHUNK_STARTS
+    except RedisError as exc:  # a guard, never a reason to fail a chunk
+        logger.warning("chunk starts not counted: %s", exc)
+        return False
+
+
+def read_each_alone(*, job_id, image_ids) -> int:
+    """A chunk whose worker keeps dying: its images queued one by one, or the one image given up."""
+    if len(image_ids) > 1:
+        logger.warning("chunk split after %d starts job_id=%s images=%d", MAX_CHUNK_STARTS, job_id, len(image_ids))
+        queue_each_alone(job_id=job_id, image_ids=image_ids)
+        return 0
+    reason = (
+        f"the worker reading this image stopped {MAX_CHUNK_STARTS} times (it may crash the decoder or fill the memory)"
+    )
+    return give_up_chunk(job_id=job_id, image_ids=image_ids, reason=reason)
 
 
 def give_up_chunk(*, job_id, image_ids, reason: str) -> int:

@@ -44,6 +44,7 @@ def classify_chunk(self, job_id: str, image_ids: list[int]) -> int:
         classifier=classifier,
         line_reader=line_reader,
         worker_name=self.request.hostname or "",
+        attempt=self.request.retries or 0,
     )
 
 

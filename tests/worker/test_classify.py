@@ -104,3 +104,30 @@ def test_digits_beside_clutter_are_read_from_storage(monkeypatch):
     services.classify_chunk(job_id=job.id, image_ids=chunk_ids(job), classifier=get_classifier())
     read = {image.name: image.digit for image in job.images.all()}
     assert sum(read[f"{digit}.png"] == digit for digit in range(10)) >= 9
+
+
+def test_a_chunk_whose_worker_keeps_dying_is_read_one_image_at_a_time(expanded_job, monkeypatch):
+    """Each start that died left its images pending (and the message was delivered again)."""
+    queued = []
+    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: queued.append(list(ids)))
+    ids = chunk_ids(expanded_job)
+    for _ in range(services.MAX_CHUNK_STARTS):
+        assert not services.started_too_often(job_id=expanded_job.id, image_ids=ids)
+
+    assert services.classify_chunk(job_id=expanded_job.id, image_ids=ids, classifier=get_classifier()) == 0
+
+    assert queued == [[image_id] for image_id in ids]
+    assert expanded_job.images.filter(status="pending").count() == len(ids), "nothing lost, nothing read yet"
+
+
+def test_an_image_whose_worker_keeps_dying_fails_alone_with_the_reason(expanded_job):
+    first, second = chunk_ids(expanded_job)[:2]
+    for _ in range(services.MAX_CHUNK_STARTS):
+        services.started_too_often(job_id=expanded_job.id, image_ids=[first])
+
+    services.classify_chunk(job_id=expanded_job.id, image_ids=[first], classifier=get_classifier())
+    services.classify_chunk(job_id=expanded_job.id, image_ids=[second], classifier=get_classifier())
+
+    failed, read = expanded_job.images.get(id=first), expanded_job.images.get(id=second)
+    assert failed.status == "error" and "stopped 3 times" in failed.error
+    assert read.status == "done" and read.digit == 1
