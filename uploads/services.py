@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ml.preprocess import ImageError, eight_bit, open_image
+from ml.preprocess import DECODER_ERRORS, eight_bit, open_image
 from uploads import broker
 from uploads.deletion import delete_job_files
 from uploads.ingestion import Limits, Member, UploadError, display_name, identify_image, is_zip, open_zip, read_members
@@ -287,7 +287,7 @@ def export_labelled_images(*, directory: Path) -> tuple[int, list[str]]:
     for image in corrected.iterator(chunk_size=500):
         try:
             picture = eight_bit(open_image(picture_bytes(image), max_pixels=settings.OCR_MAX_IMAGE_PIXELS))
-        except (ImageError, OSError) as exc:
+        except DECODER_ERRORS as exc:  # as correction_inputs: an unreadable picture is skipped, with its reason
             skipped.append(f"{image.name} (image {image.id}): {exc}")
             continue
         target = directory / str(image.corrected_label) / f"{image.id}.png"
