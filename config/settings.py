@@ -147,6 +147,8 @@ OCR_REQUIRE_LOGIN = env_bool("OCR_REQUIRE_LOGIN", False)
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "recognition:home"
 LOGOUT_REDIRECT_URL = "recognition:home"
+# GET /metrics wants `Authorization: Bearer <this>` when set; empty leaves it open (make run).
+OCR_METRICS_TOKEN = os.environ.get("OCR_METRICS_TOKEN", "")
 
 # Celery: Redis broker and result backend; tasks acknowledged after they finish so a killed worker's
 # chunk is delivered again.

@@ -5,10 +5,17 @@ down. No Celery worker answering is reported (`"workers": 0`) but stays 200: the
 uploads, which wait in the queue until a worker comes (a load balancer must not take the web out for
 that; alert on `digit_ocr_workers == 0` instead).
 
+The answer of /healthz is public: a failed check shows only the exception's class, its message (host
+names, ports) goes to the log.
+
 /metrics is a custom collector in its own registry, evaluated at scrape time from the database and
-Redis, so every web process reports the same numbers and nothing needs the multiprocess mode.
+Redis, so every web process reports the same numbers and nothing needs the multiprocess mode. The
+text is kept METRICS_CACHE_SECONDS per web process, and OCR_METRICS_TOKEN, when set, is required as a
+bearer token: a flood of scrapes costs one computation per interval, and none without the token.
 """
 
+import hmac
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -30,11 +37,14 @@ from uploads.models import Image, Job
 
 BROKER_TIMEOUT = 1.0  # seconds, for the Redis ping/LLEN and the worker ping
 WORKERS_CACHE_SECONDS = 10.0
+METRICS_CACHE_SECONDS = 5.0
 LATENCY_WINDOW = timedelta(hours=1)
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 LATENCY_MAX_IMAGES = 100_000  # the histogram reads at most this many images of the window
 # kombu's Redis transport keeps messages sent with a priority in keys "<queue>\x06\x16<priority>".
 PRIORITY_KEY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+logger = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------- shared checks
@@ -47,8 +57,11 @@ def broker_client() -> redis.Redis:
     )
 
 
-def _reason(exc: Exception) -> str:
-    return f"down: {type(exc).__name__}: {exc}"[:300]
+def failure(check: str, exc: Exception) -> str:
+    """Logs the whole error of a failed check and returns what the public answer may say: its class,
+    not its message (which names internal hosts and ports)."""
+    logger.warning("health check %s failed: %s: %s", check, type(exc).__name__, exc)
+    return f"down: {type(exc).__name__}"
 
 
 def check_database() -> str:
@@ -57,7 +70,7 @@ def check_database() -> str:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any driver error means the same thing here: down
-        return _reason(exc)
+        return failure("database", exc)
     return "ok"
 
 
@@ -65,11 +78,11 @@ def check_broker() -> str:
     try:
         client = broker_client()
     except Exception as exc:  # not a Redis URL
-        return _reason(exc)
+        return failure("broker", exc)
     try:
         client.ping()
     except Exception as exc:
-        return _reason(exc)
+        return failure("broker", exc)
     finally:
         client.close()
     return "ok"
@@ -108,7 +121,7 @@ def healthz(request):
             checks["workers"] = worker_count()
         except Exception as exc:
             checks["workers"] = None
-            checks["workers_error"] = _reason(exc)
+            checks["workers_error"] = failure("workers", exc)
     else:
         checks["workers"] = None  # unknown: pinging workers needs the broker
     healthy = checks["database"] == "ok" and checks["broker"] == "ok"
@@ -221,8 +234,49 @@ def queue_depths(client: redis.Redis) -> dict[str, int]:
 registry = CollectorRegistry()
 registry.register(OcrCollector())
 
+_metrics_lock = threading.Lock()
+_metrics_cache: dict = {}  # {"at": monotonic time, "text": bytes}, per web process
+
+
+def metrics_text(max_age: float = METRICS_CACHE_SECONDS) -> bytes:
+    """The registry's text, computed at most once per `max_age` seconds per process. Scrapes arriving
+    during a computation wait for it rather than starting their own."""
+    with _metrics_lock:
+        if _metrics_cache and time.monotonic() - _metrics_cache["at"] < max_age:
+            return _metrics_cache["text"]
+        text = generate_latest(registry)
+        _metrics_cache.update(at=time.monotonic(), text=text)
+        return text
+
+
+def reset_metrics_cache() -> None:
+    with _metrics_lock:
+        _metrics_cache.clear()
+
+
+def has_metrics_token(request) -> bool:
+    """True when OCR_METRICS_TOKEN is empty (open, as `make run` expects) or the request carries it as
+    `Authorization: Bearer <token>`."""
+    expected = settings.OCR_METRICS_TOKEN
+    if not expected:
+        return True
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    # Bytes: compare_digest refuses str with non-ASCII characters, which a client may send.
+    return hmac.compare_digest(credentials.strip().encode(), expected.encode())
+
+
+def unauthorized() -> HttpResponse:
+    response = HttpResponse("401 Unauthorized: send Authorization: Bearer <token>\n", status=401)
+    response["Content-Type"] = "text/plain; charset=utf-8"
+    response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return response
+
 
 @never_cache
 @require_safe
 def metrics(request):
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    if not has_metrics_token(request):
+        return unauthorized()
+    return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)

@@ -1,10 +1,12 @@
 """/healthz and /metrics on the real database, Redis and (for the worker count) a real Celery worker."""
 
+import logging
 import socket
 from datetime import timedelta
 
 import pytest
 import redis
+from django.test import override_settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -14,10 +16,12 @@ from uploads.models import Image, Job
 
 
 @pytest.fixture(autouse=True)
-def _fresh_worker_count():
+def _fresh_caches():
     monitoring.reset_worker_cache()
+    monitoring.reset_metrics_cache()
     yield
     monitoring.reset_worker_cache()
+    monitoring.reset_metrics_cache()
 
 
 @pytest.fixture
@@ -32,8 +36,8 @@ def no_workers(monkeypatch):
     monkeypatch.setattr(celery_app.control, "ping", lambda timeout=1: [])
 
 
-def metrics_of(client) -> dict:
-    response = client.get("/metrics")
+def metrics_of(client, **headers) -> dict:
+    response = client.get("/metrics", headers=headers)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain; version=")
     samples = {}
@@ -74,6 +78,38 @@ def test_healthz_is_503_when_the_broker_is_down(client, settings, closed_port, m
 
 
 @pytest.mark.django_db
+def test_healthz_names_no_host_or_port_but_logs_them(client, settings, closed_port, monkeypatch, caplog):
+    monkeypatch.setattr(celery_app.control, "ping", lambda **kw: pytest.fail("no ping through a dead broker"))
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{closed_port}/0"
+    with caplog.at_level(logging.WARNING, logger="recognition.monitoring"):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"] == "down: ConnectionError"
+    assert str(closed_port) not in response.content.decode()
+    assert "127.0.0.1" not in response.content.decode()
+    logged = [record.getMessage() for record in caplog.records if record.name == "recognition.monitoring"]
+    assert any("broker" in message and f"127.0.0.1:{closed_port}" in message for message in logged), logged
+
+
+@pytest.mark.django_db
+def test_healthz_hides_a_failed_worker_ping_but_logs_it(client, monkeypatch, caplog):
+    def ping(**kw):
+        raise TimeoutError("no reply from celery@worker-7.internal")
+
+    monkeypatch.setattr(celery_app.control, "ping", ping)
+    with caplog.at_level(logging.WARNING, logger="recognition.monitoring"):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "broker": "ok",
+        "workers": None,
+        "workers_error": "down: TimeoutError",
+    }
+    assert "worker-7.internal" in caplog.text
+
+
+@pytest.mark.django_db
 def test_healthz_is_503_when_the_broker_url_is_not_redis(client, settings, no_workers):
     settings.CELERY_BROKER_URL = "memory://"
     response = client.get("/healthz")
@@ -82,15 +118,18 @@ def test_healthz_is_503_when_the_broker_url_is_not_redis(client, settings, no_wo
 
 
 @pytest.mark.django_db
-def test_healthz_is_503_when_the_database_is_down(client, monkeypatch, no_workers):
+def test_healthz_is_503_when_the_database_is_down(client, monkeypatch, no_workers, caplog):
     class Broken:
         def cursor(self):
-            raise OSError("connection refused")
+            raise OSError("connection to db-internal:5432 refused")
 
     monkeypatch.setattr(monitoring, "connection", Broken())
-    response = client.get("/healthz")
+    with caplog.at_level(logging.WARNING, logger="recognition.monitoring"):
+        response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["checks"]["database"] == "down: OSError: connection refused"
+    assert response.json()["checks"]["database"] == "down: OSError"
+    assert "db-internal" not in response.content.decode()
+    assert "database" in caplog.text and "OSError: connection to db-internal:5432 refused" in caplog.text
 
 
 @pytest.mark.django_db
@@ -207,3 +246,53 @@ def test_metrics_still_answer_with_the_broker_down(client, settings, closed_port
     assert samples[("digit_ocr_broker_up", ())] == 0
     assert samples[("digit_ocr_jobs", (("status", "queued"),))] == 1
     assert not any(name in {"digit_ocr_queue_depth", "digit_ocr_workers"} for name, _ in samples)
+
+
+@pytest.mark.django_db
+def test_metrics_are_kept_a_few_seconds_per_process(client, monkeypatch, no_workers, django_assert_num_queries):
+    make_job(Job.Status.QUEUED)
+    first = metrics_of(client)
+    make_job(Job.Status.QUEUED)
+    broker_client = monitoring.broker_client
+    monkeypatch.setattr(monitoring, "broker_client", lambda: pytest.fail("no Redis call within the interval"))
+    with django_assert_num_queries(0):
+        second = metrics_of(client)
+    assert second == first
+    assert first[("digit_ocr_jobs", (("status", "queued"),))] == 1
+
+    monkeypatch.setattr(monitoring, "broker_client", broker_client)
+    assert b'digit_ocr_jobs{status="queued"} 2.0' in monitoring.metrics_text(max_age=0)
+
+
+# ---------------------------------------------------------------- /metrics token
+
+TOKEN = "s3cret-scrape-token"
+
+
+@pytest.mark.django_db
+@override_settings(OCR_METRICS_TOKEN=TOKEN)
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-token", f"Bearer {TOKEN}x", f"Basic {TOKEN}", TOKEN, "Bearer ", "Bearer s\u00e9cret"],
+)
+def test_metrics_refuse_a_missing_or_wrong_token(client, authorization, django_assert_num_queries):
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    with django_assert_num_queries(0):
+        response = client.get("/metrics", headers=headers)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert b"digit_ocr" not in response.content
+
+
+@pytest.mark.django_db
+@override_settings(OCR_METRICS_TOKEN=TOKEN)
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer"])
+def test_metrics_answer_with_the_right_token(client, no_workers, scheme):
+    samples = metrics_of(client, Authorization=f"{scheme} {TOKEN}")
+    assert ("digit_ocr_broker_up", ()) in samples
+
+
+@pytest.mark.django_db
+@override_settings(OCR_METRICS_TOKEN="")
+def test_metrics_are_open_without_a_token_setting(client, no_workers):
+    assert ("digit_ocr_broker_up", ()) in metrics_of(client)
