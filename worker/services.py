@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 from django.conf import settings
@@ -24,7 +25,7 @@ from ml.lines import LineReading
 from ml.preprocess import DECODER_ERRORS, ImageError, line_ink, line_picture, open_image, to_network_input
 from ml.reading import lines_in_doubtful_pictures, read_lines
 from uploads.models import Image, Job
-from uploads.pictures import Pictures, read_pictures
+from uploads.pictures import StoredPicture, stream_pictures
 from uploads.services import count_results, finish_job_if_complete, mark_job_running, queue_each_alone
 from worker.model import get_line_reader
 
@@ -109,7 +110,7 @@ class ChunkReading:
 def read_chunk(images, *, upload_name: str, mode: str, classifier, line_reader=None) -> ChunkReading:
     """Read the chunk's images in its job's mode, each network run once on the whole batch."""
     clock = time.perf_counter()
-    inputs, lines, pictures, errors = read_images(read_pictures(images, upload_name=upload_name), mode=mode)
+    inputs, lines, pictures, errors = read_images(stream_pictures(images, upload_name=upload_name), mode=mode)
     read_seconds, clock = time.perf_counter() - clock, time.perf_counter()
     outputs = classifier.predict_all(np.stack(list(inputs.values()))) if inputs else np.zeros((0, DIGITS + 1))
     inference_seconds, clock = time.perf_counter() - clock, time.perf_counter()
@@ -129,26 +130,37 @@ def read_chunk(images, *, upload_name: str, mode: str, classifier, line_reader=N
     )
 
 
-def read_images(stored: Pictures, *, mode: str):
+def read_images(stored: Iterable[StoredPicture], *, mode: str):
     """Per image: the digit network's input, or in `number` mode the line's ink (`line_ink`); in `auto`
     mode its `line_picture` too (shrunk: a chunk of full-size photos would not fit in memory), should the
-    line reader need it; or a readable reason why it could not be read."""
-    inputs, lines, pictures, errors = {}, {}, {}, dict(stored.errors)
-    for image_id, data in stored.data.items():
-        try:
-            picture = open_image(data, max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
-            if mode == Job.Mode.NUMBER:
-                lines[image_id] = line_ink(picture)
-            else:
-                inputs[image_id] = to_network_input(picture)
-            if mode == Job.Mode.AUTO:
-                pictures[image_id] = line_picture(picture)
-        except ImageError as exc:
-            errors[image_id] = str(exc)
-        except DECODER_ERRORS as exc:  # a picture that breaks the preprocessing must not fail its chunk
-            logger.exception("image not prepared image_id=%s", image_id)
-            errors[image_id] = f"could not be read: {type(exc).__name__}: {exc}"
+    line reader need it; or a readable reason why it could not be read. Each image's bytes are let go
+    once it is prepared, before the next image's are read."""
+    inputs, lines, pictures, errors = {}, {}, {}, {}
+    for image_id, data, error in stored:
+        if error:
+            errors[image_id] = error
+        else:
+            prepare_image(image_id, data, mode=mode, prepared=(inputs, lines, pictures), errors=errors)
+        del data  # or the loop would keep it while the next image is read
     return inputs, lines, pictures, errors
+
+
+def prepare_image(image_id, data: bytes, *, mode: str, prepared: tuple[dict, dict, dict], errors: dict) -> None:
+    """Adds what the mode needs of the image to `prepared` (inputs, lines, pictures), or why not to `errors`."""
+    inputs, lines, pictures = prepared
+    try:
+        picture = open_image(data, max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
+        if mode == Job.Mode.NUMBER:
+            lines[image_id] = line_ink(picture)
+        else:
+            inputs[image_id] = to_network_input(picture)
+        if mode == Job.Mode.AUTO:
+            pictures[image_id] = line_picture(picture)
+    except ImageError as exc:
+        errors[image_id] = str(exc)
+    except DECODER_ERRORS as exc:  # a picture that breaks the preprocessing must not fail its chunk
+        logger.exception("image not prepared image_id=%s", image_id)
+        errors[image_id] = f"could not be read: {type(exc).__name__}: {exc}"
 
 
 def read_numbers(lines: dict, line_reader, classifier) -> dict:

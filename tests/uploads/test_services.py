@@ -7,7 +7,7 @@ from tests.factories import digit_png, make_zip
 from uploads import pictures as pictures_module
 from uploads import services
 from uploads.models import Image, Job
-from uploads.pictures import picture_bytes, read_pictures
+from uploads.pictures import picture_bytes, read_pictures, stream_pictures
 from uploads.stored_files import files_under, job_prefix
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +147,80 @@ def test_a_member_that_inflates_past_the_limit_is_an_error_of_its_own(monkeypatc
     first, second = job.images.all()
     pictures = read_pictures([first, second], upload_name=job.upload.name)
     assert "too large" in pictures.errors[second.id] and first.id in pictures.data
+
+
+def expanded_members(monkeypatch, count: int) -> tuple[Job, dict[str, bytes], list[Image]]:
+    """A zip job of `count` digits of different sizes, expanded; its images in the zip's order."""
+    monkeypatch.setattr(services, "_queue_classification", lambda job_id, ids: None)
+    members = {f"{index}.png": digit_png(index % 10, size=30 + 4 * index) for index in range(count)}
+    job = zip_job(members)
+    services.expand_zip_job(job_id=job.id)
+    return job, members, list(job.images.order_by("member_offset"))
+
+
+def spy_on_ranges(monkeypatch) -> list[tuple[int, int]]:
+    """The (start, stop) of each range read from storage from now on."""
+    ranges = []
+    real_read_range = pictures_module.read_range
+
+    def read_range(name, start, stop):
+        ranges.append((start, stop))
+        return real_read_range(name, start, stop)
+
+    monkeypatch.setattr(pictures_module, "read_range", read_range)
+    return ranges
+
+
+def test_a_chunk_is_read_in_ranges_no_longer_than_the_budget(monkeypatch):
+    job, members, images = expanded_members(monkeypatch, count=8)
+    budget = 3 * max(image.member_size for image in images)
+    monkeypatch.setattr(pictures_module, "RANGE_MAX_BYTES", budget)
+    ranges = spy_on_ranges(monkeypatch)
+    pictures = read_pictures(images, upload_name=job.upload.name)
+    assert pictures.errors == {}
+    assert {image.name: pictures.data[image.id] for image in images} == members
+    assert 1 < len(ranges) < len(images), "several members a range, and several ranges"
+    assert all(stop - start <= budget for start, stop in ranges)
+
+
+def test_a_member_bigger_than_the_budget_is_read_alone(monkeypatch):
+    monkeypatch.setattr(services, "_queue_classification", lambda job_id, ids: None)
+    members = {"1.png": digit_png(1, size=28), "big.png": digit_png(8, size=200), "2.png": digit_png(2, size=28)}
+    job = zip_job(members)
+    services.expand_zip_job(job_id=job.id)
+    images = {image.name: image for image in job.images.all()}
+    big = images["big.png"]
+    monkeypatch.setattr(pictures_module, "RANGE_MAX_BYTES", big.member_size - 1)
+    ranges = spy_on_ranges(monkeypatch)
+    pictures = read_pictures(list(images.values()), upload_name=job.upload.name)
+    assert {name: pictures.data[image.id] for name, image in images.items()} == members
+    assert len(ranges) == 3 and (big.member_offset, big.member_offset + big.member_size) in ranges
+
+
+def test_the_next_range_is_read_only_once_the_images_before_it_are_taken(monkeypatch):
+    job, members, images = expanded_members(monkeypatch, count=4)
+    monkeypatch.setattr(pictures_module, "RANGE_MAX_BYTES", 1)  # each member a range of its own
+    ranges = spy_on_ranges(monkeypatch)
+    stream = stream_pictures(images, upload_name=job.upload.name)
+    assert next(stream) == (images[0].id, members[images[0].name], "")
+    assert len(ranges) == 1
+    assert [image_id for image_id, _, _ in stream] == [image.id for image in images[1:]]
+    assert len(ranges) == 4
+
+
+def test_an_unreadable_range_fails_its_images_alone(monkeypatch):
+    job, members, images = expanded_members(monkeypatch, count=4)
+    monkeypatch.setattr(pictures_module, "RANGE_MAX_BYTES", 1)
+    real_read_range = pictures_module.read_range
+
+    def read_range(name, start, stop):
+        if start == images[1].member_offset:
+            raise OSError("connection reset")
+        return real_read_range(name, start, stop)
+
+    monkeypatch.setattr(pictures_module, "read_range", read_range)
+    pictures = read_pictures(images, upload_name=job.upload.name)
+    assert pictures.errors == {images[1].id: "stored image could not be read: connection reset"}
+    assert {image.name: pictures.data[image.id] for image in images if image != images[1]} == {
+        name: data for name, data in members.items() if name != images[1].name
+    }

@@ -1,12 +1,16 @@
 """The worker's chunk service with the committed network, against the database (no broker)."""
 
+import weakref
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ml.preprocess import to_network_input
 from tests.factories import beside_a_bright_label, digit_png, encode, make_zip
+from uploads import pictures
 from uploads import services as upload_services
 from uploads.models import Job
+from uploads.pictures import StoredPicture
 from worker import services
 from worker.model import get_classifier
 
@@ -131,3 +135,42 @@ def test_an_image_whose_worker_keeps_dying_fails_alone_with_the_reason(expanded_
     failed, read = expanded_job.images.get(id=first), expanded_job.images.get(id=second)
     assert failed.status == "error" and "stopped 3 times" in failed.error
     assert read.status == "done" and read.digit == 1
+
+
+class WatchedBytes(bytearray):
+    """An image's bytes that a weak reference can tell are gone (bytes objects take none)."""
+
+
+def test_each_images_bytes_are_let_go_before_the_next_images_are_read():
+    watched = []
+
+    def watch(data: bytes) -> WatchedBytes:
+        data = WatchedBytes(data)
+        watched.append(weakref.ref(data))
+        return data
+
+    def stored():
+        for image_id, digit in enumerate((3, 4, 5)):
+            assert all(ref() is None for ref in watched), "the bytes of an image already prepared are still held"
+            yield StoredPicture(image_id, watch(digit_png(digit, size=48)))
+
+    inputs, _, _, errors = services.read_images(stored(), mode="digit")
+    assert errors == {} and list(inputs) == [0, 1, 2]
+
+
+def test_a_chunk_read_range_by_range_gives_the_same_results(expanded_job, monkeypatch):
+    images = list(expanded_job.images.order_by("position"))
+    classifier = get_classifier()
+
+    def read():
+        return services.read_chunk(images, upload_name=expanded_job.upload.name, mode="digit", classifier=classifier)
+
+    ranges = []
+    real_read_range = pictures.read_range
+    monkeypatch.setattr(pictures, "read_range", lambda *args: ranges.append(args) or real_read_range(*args))
+    whole = read()
+    monkeypatch.setattr(pictures, "RANGE_MAX_BYTES", 1)  # each member a range of its own
+    apart = read()
+    assert len(ranges) == 1 + len(images)
+    assert apart.errors == whole.errors and apart.digits.keys() == whole.digits.keys()
+    assert all((apart.digits[image_id] == row).all() for image_id, row in whole.digits.items())

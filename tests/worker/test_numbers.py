@@ -10,7 +10,7 @@ from ml.lines import LineReading
 from ml.reading import takes_for_one_digit
 from tests.factories import digit_png, make_zip, number_png
 from uploads import services as upload_services
-from uploads.pictures import Pictures
+from uploads.pictures import StoredPicture
 from worker import services
 from worker.model import get_classifier
 
@@ -63,7 +63,7 @@ def test_a_photo_too_large_to_keep_whole_is_read_with_boxes_in_its_own_pixels():
 
 def test_auto_keeps_a_large_pictures_copy_shrunk_for_the_line_reader():
     """A chunk of 256 phone photos kept whole for the line reader's second looks would take gigabytes."""
-    _, _, pictures, _ = services.read_images(Pictures(data={1: number_png("512", height=1200)}), mode="auto")
+    _, _, pictures, _ = services.read_images([StoredPicture(1, number_png("512", height=1200))], mode="auto")
     kept = pictures[1]
     assert kept.factor > 1.5 and kept.width == services.open_image(number_png("512", height=1200)).width
     assert max(kept.picture.size) < 2048
