@@ -2,7 +2,7 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils.cache import get_conditional_response, set_response_etag
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -22,7 +22,7 @@ from recognition.openapi import (
     UPLOAD,
     ErrorSerializer,
 )
-from recognition.pagination import ResultsPagination
+from recognition.pagination import JobsPagination, ResultsPagination
 from recognition.serializers import (
     CorrectionSerializer,
     JobCreateSerializer,
@@ -39,8 +39,20 @@ from uploads.services import JobNotEnded, cancel_job, create_job, reread_job
 
 # The job page asks for these every second while a job runs.
 POLLED_ACTIONS = {"retrieve", "results"}
+# The answers that are pages; the exports stream every row, the other actions answer one job or result.
+PAGINATION_BY_ACTION = {"list": JobsPagination, "results": ResultsPagination}
+
+NO_SUCH_PAGE = OpenApiResponse(
+    ErrorSerializer, description="No such page: past the last one, or `page` is not a whole number from 1"
+)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description="The caller's jobs, newest first, a page at a time (none for an anonymous caller).",
+        responses={200: JobSerializer(many=True), 400: FIELD_ERRORS, 404: NO_SUCH_PAGE},
+    )
+)
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Jobs: create one from an upload, follow its status, read, review and export its results."""
 
@@ -48,6 +60,12 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     lookup_value_converter = "uuid"
     etag = None  # of the polled answer being built: see not_modified_since
+
+    @property
+    def pagination_class(self):
+        # Chosen per action in PAGINATION_BY_ACTION (not in @action: this has no setter). DRF and
+        # drf-spectacular both read it here; as a class attribute it would document the exports as pages.
+        return PAGINATION_BY_ACTION.get(getattr(self, "action", None))
 
     def get_queryset(self):
         return selectors.jobs_of(user=self.request.user)
@@ -158,7 +176,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         ],
         responses={200: ResultSerializer(many=True), 304: NOT_MODIFIED, 400: FIELD_ERRORS},
     )
-    @action(detail=True, pagination_class=ResultsPagination, serializer_class=ResultSerializer)
+    @action(detail=True, serializer_class=ResultSerializer)
     def results(self, request, pk=None):
         job = self.get_object()
         if held := self.not_modified_since(conditional.results_page_etag(job=job, request=request)):

@@ -1,5 +1,6 @@
-"""Pages of a job's results. `page` and `page_size` are whole numbers from 1, or are refused: a typo
-is an error the client sees, not a silent default. A page_size above the maximum gives the maximum."""
+"""Pages of the API's lists: a job's results and a caller's jobs. `page` and `page_size` are whole
+numbers from 1, or are refused: a typo is an error the client sees, not a silent default. A page_size
+above the maximum gives the maximum."""
 
 import re
 
@@ -9,11 +10,8 @@ from rest_framework.pagination import PageNumberPagination
 WHOLE_NUMBER = re.compile(r"[1-9][0-9]*")
 
 
-class ResultsPagination(PageNumberPagination):
-    page_size = 100
+class WholeNumberPagination(PageNumberPagination):
     page_size_query_param = "page_size"
-    page_size_query_description = "Rows per page (default 100); above 1000 gives 1000."
-    max_page_size = 1000
     last_page_strings = ()
 
     def get_page_number(self, request, paginator):
@@ -33,3 +31,15 @@ class ResultsPagination(PageNumberPagination):
         for parameter in parameters:
             parameter["schema"]["minimum"] = 1
         return parameters
+
+
+class ResultsPagination(WholeNumberPagination):
+    page_size = 100
+    max_page_size = 1000
+    page_size_query_description = "Rows per page (default 100); above 1000 gives 1000."
+
+
+class JobsPagination(WholeNumberPagination):
+    page_size = 50
+    max_page_size = 500
+    page_size_query_description = "Jobs per page, newest first (default 50); above 500 gives 500."

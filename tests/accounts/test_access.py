@@ -33,9 +33,9 @@ def create(api) -> dict:
 def test_token_user_sees_own_jobs_and_nobody_else_does():
     alice, bob, anonymous = client_for("alice"), client_for("bob"), APIClient()
     job = create(alice)
-    listed = alice.get("/api/jobs/").json()
+    listed = alice.get("/api/jobs/").json()["results"]
     assert [row["id"] for row in listed] == [job["id"]]
-    assert bob.get("/api/jobs/").json() == []
+    assert bob.get("/api/jobs/").json()["results"] == []
     for other in (bob, anonymous):
         assert other.get(f"/api/jobs/{job['id']}/").status_code == 404
         assert other.get(f"/api/jobs/{job['id']}/results/").status_code == 404
@@ -47,7 +47,7 @@ def test_token_user_sees_own_jobs_and_nobody_else_does():
 def test_anonymous_job_is_reachable_by_its_id_only():
     job = create(APIClient())
     assert client_for("carol").get(f"/api/jobs/{job['id']}/").status_code == 200
-    assert client_for("dave").get("/api/jobs/").json() == []
+    assert client_for("dave").get("/api/jobs/").json()["results"] == []
 
 
 def test_bad_token_is_refused():

@@ -1,7 +1,12 @@
+import random
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from tests.factories import digit_png, digits_zip, make_zip
@@ -111,7 +116,96 @@ def test_schema_and_docs_are_served(api):
 def test_job_list_is_empty_for_anonymous_callers(api):
     upload(api, "one.png", digit_png(1))
     body = api.get("/api/jobs/").json()
-    assert body == [] or body.get("results") == []
+    assert body == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+@pytest.fixture
+def owner():
+    return User.objects.create_user("owner")
+
+
+@pytest.fixture
+def owner_api(owner):
+    api = APIClient()
+    api.force_authenticate(owner)
+    return api
+
+
+def jobs_created_minutes_apart(owner, count: int) -> list[str]:
+    """Ids of `count` new jobs of owner, newest first. Their ages are shuffled against the order they
+    were inserted in, so that only an order by creation time lists them newest first."""
+    ages = list(range(count))
+    random.Random(count).shuffle(ages)
+    jobs = Job.objects.bulk_create(Job(owner=owner, kind="image", upload_name=f"{age}.png") for age in ages)
+    now = timezone.now()
+    for job, age in zip(jobs, ages, strict=True):
+        job.created_at = now - timedelta(minutes=age)
+    Job.objects.bulk_update(jobs, ["created_at"])
+    return [str(job.id) for job in sorted(jobs, key=lambda job: job.created_at, reverse=True)]
+
+
+def test_job_list_pages_through_the_callers_jobs_newest_first(owner_api, owner):
+    newest_first = jobs_created_minutes_apart(owner, 7)
+    upload(APIClient(), "anonymous.png", digit_png(1))
+    first = owner_api.get("/api/jobs/?page_size=3").json()
+    assert first["count"] == 7 and first["previous"] is None
+    second = owner_api.get(first["next"]).json()
+    last = owner_api.get(second["next"]).json()
+    assert last["next"] is None and last["previous"]
+    pages = [first, second, last]
+    assert [len(page["results"]) for page in pages] == [3, 3, 1]
+    assert [job["id"] for page in pages for job in page["results"]] == newest_first
+    assert set(first["results"][0]) >= {"id", "status", "name", "total", "created_at", "url", "results_url"}
+
+
+def test_job_list_pages_hold_50_jobs_by_default_and_at_most_500(owner_api, owner):
+    newest_first = jobs_created_minutes_apart(owner, 501)
+    default = owner_api.get("/api/jobs/").json()
+    assert default["count"] == 501 and len(default["results"]) == 50
+    assert [job["id"] for job in default["results"]] == newest_first[:50]
+    capped = owner_api.get("/api/jobs/?page_size=5000").json()
+    assert [job["id"] for job in capped["results"]] == newest_first[:500]
+    rest = owner_api.get(capped["next"]).json()
+    assert [job["id"] for job in rest["results"]] == newest_first[500:]
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("page_size=0", 400),
+        ("page_size=-3", 400),
+        ("page_size=abc", 400),
+        ("page_size=", 400),
+        ("page_size=1.5", 400),
+        ("page=0", 404),
+        ("page=x", 404),
+        ("page=", 404),
+        ("page=last", 404),
+        ("page=2", 404),
+    ],
+)
+def test_a_malformed_job_list_page_is_refused_not_replaced_by_a_default(owner_api, owner, query, status):
+    jobs_created_minutes_apart(owner, 1)
+    response = owner_api.get(f"/api/jobs/?{query}")
+    assert response.status_code == status
+    expected = {"page_size": ["A whole number from 1 is required."]} if status == 400 else {"detail": "Invalid page."}
+    assert response.json() == expected
+
+
+def test_the_schema_documents_the_job_list_as_pages_and_the_export_as_one_array():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    listing = schema["paths"]["/api/jobs/"]["get"]
+    assert {parameter["name"]: parameter["schema"]["minimum"] for parameter in listing["parameters"]} == {
+        "page": 1,
+        "page_size": 1,
+    }
+    assert listing["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PaginatedJobList"
+    }
+    assert {"400", "404"} <= set(listing["responses"])
+    export = schema["paths"]["/api/jobs/{id}/results.json"]["get"]
+    assert [parameter["name"] for parameter in export["parameters"]] == ["id"]
+    assert export["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
 
 
 def test_home_page_upload_redirects_to_the_job_page(client):
