@@ -169,6 +169,9 @@ OCR_QUEUE_PREFIX = os.environ.get("OCR_QUEUE_PREFIX", "")
 # Learning from corrections (learning/): a candidate is promoted when it reads the corrections kept
 # aside better and the base validation sample at most this much worse (a share: 0.01 = one point).
 OCR_PROMOTION_MARGIN = float(os.environ.get("OCR_PROMOTION_MARGIN", "0.01"))
+# Off on a public instance: then only signed-in users' corrections teach the network, so that whoever
+# holds an anonymous job's link cannot steer it.
+OCR_LEARN_FROM_ANONYMOUS = env_bool("OCR_LEARN_FROM_ANONYMOUS", True)
 OCR_FINE_TUNE_VALIDATION_IMAGES = env_int("OCR_FINE_TUNE_VALIDATION_IMAGES", 1500)
 OCR_FINE_TUNE_STALL_SECONDS = env_int("OCR_FINE_TUNE_STALL_SECONDS", 3600)  # then a run is given up
 # Where workers keep local copies of the versions they load from storage.
@@ -233,6 +236,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # PATCH /api/jobs/<id>/results/<result id>/ needs its one field: no "Patched" variant with it optional.
     "COMPONENT_SPLIT_PATCH": False,
+    # Jobs and network versions both have a `kind`: each its own enum name.
+    "ENUM_NAME_OVERRIDES": {
+        "JobKindEnum": "uploads.models.Job.Kind",
+        "NetworkKindEnum": "learning.models.ModelVersion.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "recognition.openapi.declare_errors_and_links",

@@ -52,13 +52,15 @@ class FineTuneStartView(GenericAPIView):
         responses={202: FineTuneSerializer, 409: OpenApiResponse(ErrorSerializer, description="cannot start")},
     )
     def post(self, request):
-        """Fine-tune the current digit network on every correction so far, in the `training` queue;
-        the candidate is promoted only if it reads the corrections kept aside better and the base
-        validation sample no worse (within OCR_PROMOTION_MARGIN)."""
-        options = FineTuneRequestSerializer(data=request.data)
-        options.is_valid(raise_exception=True)
+        """Fine-tune the current network of `kind` (digit or line) on every correction of that kind so
+        far, in the `training` queue; the candidate is promoted only if it reads the corrections kept
+        aside better and the base validation sample no worse (within OCR_PROMOTION_MARGIN)."""
+        asked = FineTuneRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        options = dict(asked.validated_data)
+        kind = options.pop("kind")
         try:
-            run = services.start_fine_tune(user=request.user, options=options.validated_data)
+            run = services.start_fine_tune(kind=kind, user=request.user, options=options)
         except services.LearningError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(FineTuneSerializer(run).data, status=status.HTTP_202_ACCEPTED)

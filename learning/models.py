@@ -47,7 +47,7 @@ class ModelVersion(models.Model):
 
 
 class FineTune(models.Model):
-    """One fine-tuning of the current digit network on every correction so far."""
+    """One fine-tuning of the current network of a kind on every correction of that kind so far."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -56,6 +56,7 @@ class FineTune(models.Model):
         FAILED = "failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=8, choices=ModelVersion.Kind.choices, default=ModelVersion.Kind.DIGIT)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     stage = models.CharField(max_length=64, blank=True)
     progress = models.FloatField(default=0.0)

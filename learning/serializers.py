@@ -31,6 +31,7 @@ class FineTuneSerializer(serializers.ModelSerializer):
         model = FineTune
         fields = [
             "id",
+            "kind",
             "status",
             "stage",
             "progress",
@@ -47,8 +48,10 @@ class FineTuneSerializer(serializers.ModelSerializer):
 
 
 class FineTuneRequestSerializer(serializers.Serializer):
-    """Optional settings of one run; the defaults are ml.fine_tune.FineTuneConfig's."""
+    """Which network to fine-tune, and optional settings of one run; their defaults are
+    ml.fine_tune.FineTuneConfig's (digit) or ml.fine_tune_lines.LineFineTuneConfig's (line)."""
 
+    kind = serializers.ChoiceField(choices=ModelVersion.Kind.choices, default=ModelVersion.Kind.DIGIT)
     epochs = serializers.IntegerField(min_value=1, max_value=50, required=False)
     learning_rate = serializers.FloatField(min_value=1e-6, max_value=10.0, required=False)
     replay = serializers.IntegerField(min_value=0, max_value=100_000, required=False)

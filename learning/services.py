@@ -1,14 +1,17 @@
 """Learning from corrections: the committed networks registered as the first versions, fine-tuning
-the current digit network on every correction so far, promotion only when the candidate is better,
-and promotion or rollback by hand.
+the current network of a kind (digit or line) on every correction of that kind so far, promotion only
+when the candidate is better, and promotion or rollback by hand.
 
 A fine-tune runs in the `training` queue's worker, the one process that imports TensorFlow
-(`ml.fine_tune`); everything else here is cheap enough for the web and the classifying workers."""
+(`ml.fine_tune`, `ml.fine_tune_lines`); everything else here is cheap enough for the web and the
+classifying workers."""
 
 import hashlib
 import json
 import logging
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,12 +19,16 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from learning.models import FineTune, ModelVersion
-from ml.preprocess import DECODER_ERRORS, open_image, to_network_input
-from uploads.models import WITH_PICTURE, Image
+from ml.lines import MAX_TEXT
+from ml.preprocess import DECODER_ERRORS, LINE_HEIGHT, LINE_WIDTH, open_image, to_line_input, to_network_input
+from ml.train_lines import weights_path
+from uploads.models import Job
 from uploads.pictures import picture_bytes
+from uploads.services import corrected_images
 
 logger = logging.getLogger(__name__)
 HELD_OUT_SHARE = 5  # one correction in five (fixed by its id) is kept aside to judge candidates
@@ -33,6 +40,8 @@ CARDS = {
 }
 UNFINISHED = (FineTune.Status.QUEUED, FineTune.Status.RUNNING)
 FINE_TUNE_OPTIONS = ("epochs", "learning_rate", "replay")  # a staff member may set these for one run
+# What a version's trained Keras network is stored as, per kind (Keras loads weights only from *.weights.h5).
+KERAS_NAMES = {ModelVersion.Kind.DIGIT: "network.keras", ModelVersion.Kind.LINE: "network.weights.h5"}
 
 
 class LearningError(ValueError):
@@ -43,12 +52,16 @@ class LearningError(ValueError):
 
 
 def bundled_artifacts() -> dict:
-    """The committed networks: kind -> (.tflite path, .keras path or None)."""
-    keras = Path(settings.OCR_MODEL_PATH).with_suffix(".keras")
+    """The committed networks: kind -> (.tflite path, path of what fine-tuning starts from, or None)."""
+    digits, lines = Path(settings.OCR_MODEL_PATH), Path(settings.OCR_LINE_MODEL_PATH)
     return {
-        ModelVersion.Kind.DIGIT: (Path(settings.OCR_MODEL_PATH), keras if keras.exists() else None),
-        ModelVersion.Kind.LINE: (Path(settings.OCR_LINE_MODEL_PATH), None),
+        ModelVersion.Kind.DIGIT: (digits, _existing(digits.with_suffix(".keras"))),
+        ModelVersion.Kind.LINE: (lines, _existing(weights_path(lines))),
     }
+
+
+def _existing(path: Path) -> Path | None:
+    return path if path.exists() else None
 
 
 def artifact_version(content: bytes) -> str:
@@ -66,6 +79,8 @@ def ensure_bundled_versions() -> dict:
         version = ModelVersion.objects.filter(kind=kind, version=artifact_version(content)).first()
         if version is None or not ModelVersion.objects.filter(kind=kind, is_current=True).exists():
             version = promote(version or _record_bundled(kind, network, content, keras))
+        elif keras and not version.keras:  # recorded before its trained network was shipped beside it
+            version.keras.save(KERAS_NAMES[kind], ContentFile(keras.read_bytes()))
         versions[kind] = version
     return versions
 
@@ -97,7 +112,7 @@ def store_version(*, kind, network: bytes, keras: bytes | None, trained_from: di
     version = ModelVersion(kind=kind, version=artifact_version(network), trained_from=trained_from, figures=figures)
     version.network.save("network.tflite", ContentFile(network), save=False)
     if keras is not None:
-        version.keras.save("network.keras", ContentFile(keras), save=False)
+        version.keras.save(KERAS_NAMES[kind], ContentFile(keras), save=False)
     version.save()
     return version
 
@@ -139,21 +154,36 @@ def local_copy(field, directory: Path) -> Path:
 # --- fine-tuning ---------------------------------------------------------------------------------
 
 
-def corrected_images():
-    return Image.objects.filter(WITH_PICTURE, corrected_label__isnull=False).select_related("job").order_by("id")
+def corrected_digits():
+    """Corrections a person made to one digit: what the digit network learns from."""
+    return corrected_images().filter(corrected_label__isnull=False)
 
 
-def start_fine_tune(*, user=None, options: dict | None = None) -> FineTune:
-    """Queue a fine-tune of the current digit network on every correction so far."""
+def corrected_lines():
+    """Corrections of what a job read as a line (`number` and `auto` modes; in `auto`, a single digit
+    is a line of one), no longer than the line reader reads: what the line reader learns from."""
+    lines = corrected_images().exclude(corrected_text="").exclude(job__mode=Job.Mode.DIGIT)
+    return lines.alias(length=Length("corrected_text")).filter(length__lte=MAX_TEXT)
+
+
+CORRECTIONS = {ModelVersion.Kind.DIGIT: corrected_digits, ModelVersion.Kind.LINE: corrected_lines}
+
+
+def correction_counts() -> dict:
+    return {kind: corrections().count() for kind, corrections in CORRECTIONS.items()}
+
+
+def start_fine_tune(*, kind=ModelVersion.Kind.DIGIT, user=None, options: dict | None = None) -> FineTune:
+    """Queue a fine-tune of the current network of `kind` on every correction of that kind so far."""
     options = {key: value for key, value in (options or {}).items() if key in FINE_TUNE_OPTIONS}
-    count = corrected_images().count()
+    count = CORRECTIONS[kind]().count()
     if count < MIN_CORRECTIONS:
-        raise LearningError(f"too few corrections to learn from: {count} (at least {MIN_CORRECTIONS})")
+        raise LearningError(f"too few corrections to learn from: {count} of {kind}s (at least {MIN_CORRECTIONS})")
     with transaction.atomic():
         give_up_stalled_runs()
         if FineTune.objects.select_for_update().filter(status__in=UNFINISHED):
             raise LearningError("a fine-tune is already queued or running")
-        run = FineTune.objects.create(requested_by=user, figures={"options": options})
+        run = FineTune.objects.create(kind=kind, requested_by=user, figures={"options": options})
         transaction.on_commit(lambda: _queue_fine_tune(run.id))
     return run
 
@@ -190,26 +220,64 @@ def run_fine_tune(*, run_id) -> FineTune:
     return run
 
 
-def _fine_tune_in(run: FineTune, work: Path) -> None:
-    from ml import fine_tune
+@dataclass(frozen=True)
+class Learner:
+    """What fine-tuning one kind of network takes: its corrections as network inputs, the training
+    (`ml.fine_tune` or `ml.fine_tune_lines`) and its settings, how a version is scored, and the files a
+    candidate is."""
 
+    corrections: Callable[[], tuple]  # () -> (image ids, uint8 inputs, truths)
+    fine_tune: Callable[..., dict]  # (base Keras file, (inputs, truths), out dir, config, progress) -> figures
+    config: type  # the run's settings, made from the staff member's options
+    accuracy: Callable[..., float]  # (.tflite, inputs, truths) -> share read right
+    base_sample: Callable[[int], tuple]  # (count) -> (inputs, truths) like the base validation sets
+    network: str  # the candidate's files in the out dir
+    keras: str
+
+
+def learner(kind) -> Learner:
+    from ml import fine_tune, fine_tune_lines
+
+    if kind == ModelVersion.Kind.LINE:
+        return Learner(
+            corrections=line_correction_inputs,
+            fine_tune=fine_tune_lines.fine_tune_lines,
+            config=fine_tune_lines.LineFineTuneConfig,
+            accuracy=fine_tune_lines.line_accuracy,
+            base_sample=fine_tune_lines.base_line_validation_sample,
+            network=fine_tune_lines.ARTIFACT_NAME,
+            keras=weights_path(Path(fine_tune_lines.ARTIFACT_NAME)).name,
+        )
+    return Learner(
+        corrections=correction_inputs,
+        fine_tune=fine_tune.fine_tune,
+        config=fine_tune.FineTuneConfig,
+        accuracy=fine_tune.accuracy,
+        base_sample=fine_tune.base_validation_sample,
+        network="digits.tflite",
+        keras="digits.keras",
+    )
+
+
+def _fine_tune_in(run: FineTune, work: Path) -> None:
     ensure_bundled_versions()
-    base = current_versions()[ModelVersion.Kind.DIGIT]
+    base = current_versions()[run.kind]
     if not base.keras:
         raise LearningError(f"version {base.version} has no Keras network to fine-tune from")
     _update(run, base=base)
-    trained, held_out = split_corrections(correction_inputs())
-    config = fine_tune.FineTuneConfig(**run.figures.get("options", {}))
-    result = fine_tune.fine_tune(
-        local_copy(base.keras, work), trained, work / "candidate", config, progress=_progress_of(run)
-    )
+    learning = learner(run.kind)
+    trained, held_out = split_corrections(learning.corrections())
+    options = run.figures.get("options", {})
+    out = work / "candidate"
+    config = learning.config(**options)
+    result = learning.fine_tune(local_copy(base.keras, work), trained, out, config, _progress_of(run))
     _update(run, stage="comparing with the current version", progress=0.95)
-    figures = compare(local_copy(base.network, work), work / "candidate" / "digits.tflite", held_out)
-    figures.update(result=result, corrections_trained=len(trained[1]), options=run.figures.get("options", {}))
+    figures = compare(learning, local_copy(base.network, work), out / learning.network, held_out)
+    figures.update(result=result, corrections_trained=len(trained[1]), options=options)
     candidate = store_version(
-        kind=ModelVersion.Kind.DIGIT,
-        network=(work / "candidate" / "digits.tflite").read_bytes(),
-        keras=(work / "candidate" / "digits.keras").read_bytes(),
+        kind=run.kind,
+        network=(out / learning.network).read_bytes(),
+        keras=(out / learning.keras).read_bytes(),
         trained_from={"base": base.version, "fine_tune": str(run.id), "corrections": len(trained[1])},
         figures=figures,
     )
@@ -238,18 +306,35 @@ def _outcome(*, better: bool, promoted: bool) -> str:
 
 
 def correction_inputs() -> tuple[list[int], np.ndarray, np.ndarray]:
-    """(image ids, uint8 network inputs, labels) of every readable correction; one that cannot be read (any
+    """(image ids, uint8 digit network inputs, labels) of every readable digit correction."""
+    ids, inputs, images = _readable(corrected_digits(), to_network_input)
+    return (
+        ids,
+        np.asarray(inputs, np.uint8).reshape(-1, 28, 28),
+        np.asarray([image.corrected_label for image in images], np.int64),
+    )
+
+
+def line_correction_inputs() -> tuple[list[int], np.ndarray, np.ndarray]:
+    """(image ids, uint8 line reader inputs, texts) of every readable line correction."""
+    ids, inputs, images = _readable(corrected_lines(), to_line_input)
+    texts = np.asarray([image.corrected_text for image in images])
+    return ids, np.asarray(inputs, np.uint8).reshape(-1, LINE_HEIGHT, LINE_WIDTH), texts
+
+
+def _readable(corrections, network_input: Callable) -> tuple[list[int], list[np.ndarray], list]:
+    """(ids, uint8 inputs, images) of the corrections whose picture can be read; one that cannot (any
     decoder-kind error, an ImageError among them) is left out rather than failing every fine-tune after it."""
-    ids, inputs, labels = [], [], []
-    for image in corrected_images().iterator(chunk_size=500):
+    ids, inputs, images = [], [], []
+    for image in corrections.iterator(chunk_size=500):
         try:
             picture = open_image(picture_bytes(image), max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
-            inputs.append(np.round(to_network_input(picture) * 255).astype(np.uint8))
+            inputs.append(np.round(network_input(picture) * 255).astype(np.uint8))
         except DECODER_ERRORS:
             continue
         ids.append(image.id)
-        labels.append(image.corrected_label)
-    return ids, np.asarray(inputs, np.uint8).reshape(-1, 28, 28), np.asarray(labels, np.int64)
+        images.append(image)
+    return ids, inputs, images
 
 
 def is_held_out(image_id: int) -> bool:
@@ -263,17 +348,15 @@ def split_corrections(corrections) -> tuple[tuple, tuple]:
     return (inputs[~aside], labels[~aside]), (inputs[aside], labels[aside])
 
 
-def compare(current: Path, candidate: Path, held_out: tuple) -> dict:
+def compare(learning: Learner, current: Path, candidate: Path, held_out: tuple) -> dict:
     """Both versions on the corrections kept aside and on the base validation sample."""
-    from ml import fine_tune
-
-    base_sample = fine_tune.base_validation_sample(settings.OCR_FINE_TUNE_VALIDATION_IMAGES)
+    base_sample = learning.base_sample(settings.OCR_FINE_TUNE_VALIDATION_IMAGES)
     figures = {"margin": settings.OCR_PROMOTION_MARGIN}
     for name, (images, labels) in {"corrections_held_out": held_out, "base_validation": base_sample}.items():
         figures[name] = {
             "images": int(len(labels)),
-            "current": fine_tune.accuracy(current, images, labels) if len(labels) else None,
-            "candidate": fine_tune.accuracy(candidate, images, labels) if len(labels) else None,
+            "current": learning.accuracy(current, images, labels) if len(labels) else None,
+            "candidate": learning.accuracy(candidate, images, labels) if len(labels) else None,
         }
     return figures
 

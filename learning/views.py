@@ -16,7 +16,7 @@ def models_page(request):
         "versions": ModelVersion.objects.select_related("promoted_by")[:50],
         "runs": runs,
         "running": any(run.status in (FineTune.Status.QUEUED, FineTune.Status.RUNNING) for run in runs),
-        "corrections": services.corrected_images().count(),
+        "corrections": services.correction_counts(),
         "min_corrections": services.MIN_CORRECTIONS,
     }
     return render(request, "learning/models.html", context)

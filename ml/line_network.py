@@ -12,11 +12,10 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ml.lines import ALPHABET
+from ml.lines import ALPHABET, MAX_TEXT
 from ml.preprocess import LINE_HEIGHT, LINE_WIDTH
 
 CLASSES = len(ALPHABET) + 1
-MAX_TEXT = 16
 TIME_STEPS = LINE_WIDTH // 4
 
 

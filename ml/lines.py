@@ -15,6 +15,7 @@ from ml.preprocess import LINE_HEIGHT, LINE_WIDTH, LinePlacement
 
 DEFAULT_LINE_ARTIFACT = Path(__file__).resolve().parent / "artifacts" / "lines.tflite"
 ALPHABET = "0123456789.,-"  # class i + 1 is ALPHABET[i]; class 0 is CTC's blank
+MAX_TEXT = 16  # the longest line the reader is trained to read
 SEPARATORS = ".,-"
 # Lines per network call. Batches of 4 to 32 run at about the same speed per line; from 64 on, slower (128 at
 # about 0.7 of 16's speed with one thread, in the same runs; likely the activations outgrowing the cache).

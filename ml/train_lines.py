@@ -93,10 +93,32 @@ def as_line_batch(inputs: np.ndarray) -> np.ndarray:
     return (inputs.astype(np.float32) / 255.0)[..., None]
 
 
-def train_lines(config: LineTrainConfig) -> dict:
+def encoded_texts(texts: list[str]) -> np.ndarray:
+    from ml.line_network import encode_text
+
+    return np.asarray([encode_text(text) for text in texts])
+
+
+def line_model(start_from: Path | None, learning_rate: float, lines: int, batch_size: int, epochs: int):
+    """The line reader (continued from the weights at `start_from`, if given), compiled for CTC training
+    with AdamW whose rate decays along a cosine over `epochs` passes of `lines` lines."""
     import keras
 
-    from ml.line_network import build_line_model, encode_text
+    from ml.line_network import build_line_model
+
+    model = build_line_model()
+    if start_from is not None:
+        model.load_weights(start_from)
+    steps = int(np.ceil(lines / batch_size)) * epochs
+    model.compile(
+        optimizer=keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
+        loss=keras.losses.CTC(),
+    )
+    return model
+
+
+def train_lines(config: LineTrainConfig) -> dict:
+    import keras
 
     started = time.time()
     keras.utils.set_random_seed(config.seed)
@@ -108,23 +130,13 @@ def train_lines(config: LineTrainConfig) -> dict:
     real_validation = real_lines(config.seed, "validation", 0)
     validation_inputs, validation_texts = _joined(generated_validation, real_validation)
     generation_seconds = time.time() - started
-    model = build_line_model()
-    if config.start_from is not None:
-        model.load_weights(config.start_from)
-    steps = int(np.ceil(len(texts) / config.batch_size)) * config.epochs
-    model.compile(
-        optimizer=keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)),
-        loss=keras.losses.CTC(),
-    )
+    model = line_model(config.start_from, config.learning_rate, len(texts), config.batch_size, config.epochs)
     model.fit(
         as_line_batch(inputs),
-        np.asarray([encode_text(text) for text in texts]),
+        encoded_texts(texts),
         batch_size=config.batch_size,
         epochs=config.epochs,
-        validation_data=(
-            as_line_batch(validation_inputs),
-            np.asarray([encode_text(text) for text in validation_texts]),
-        ),
+        validation_data=(as_line_batch(validation_inputs), encoded_texts(validation_texts)),
         verbose=2,
     )
     logits = model.predict(as_line_batch(validation_inputs), batch_size=256, verbose=0)

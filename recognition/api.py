@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from recognition import conditional, exports, selectors
 from recognition.openapi import (
     BAD_UPLOAD,
+    CORRECTION,
     ETAG,
     EXPORT_ROWS,
     FIELD_ERRORS,
@@ -31,11 +32,10 @@ from recognition.serializers import (
     ResultSerializer,
     results_data,
 )
-from recognition.services import correct_result
 from recognition.throttling import UploadRateThrottle
 from uploads.deletion import delete_job
 from uploads.ingestion import UploadError
-from uploads.services import JobNotEnded, cancel_job, create_job, reread_job
+from uploads.services import JobNotEnded, cancel_job, correct_result, create_job, reread_job
 
 # The job page asks for these every second while a job runs.
 POLLED_ACTIONS = {"retrieve", "results"}
@@ -185,7 +185,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         page = self.paginate_queryset(selectors.job_results(job=job, needs_review=needs_review))
         return self.get_paginated_response(results_data(page, job_id=job.id))
 
-    @extend_schema(request=CorrectionSerializer, responses={200: ResultSerializer, 400: FIELD_ERRORS})
+    @extend_schema(request=CORRECTION, responses={200: ResultSerializer, 400: FIELD_ERRORS})
     @action(
         detail=True,
         methods=["patch"],
@@ -193,13 +193,14 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         serializer_class=CorrectionSerializer,
     )
     def correct(self, request, pk=None, result_id=None):
-        """Correct one result: the prediction is kept beside the correction, with who made it and when."""
+        """Correct one result with the digit (`label`) or the line (`text`) the image really shows: the
+        prediction is kept beside the correction, with who made it and when."""
         job = self.get_object()
         correction = CorrectionSerializer(data=request.data)
         correction.is_valid(raise_exception=True)
         image = selectors.get_result(job=job, result_id=result_id)
         corrector = request.user if request.user.is_authenticated else None
-        image = correct_result(image=image, label=correction.validated_data["label"], user=corrector)
+        image = correct_result(image=image, text=correction.corrected_text(), user=corrector)
         return Response(ResultSerializer(image, context={"request": request}).data)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})

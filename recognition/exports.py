@@ -4,7 +4,18 @@ import csv
 import json
 from typing import Iterable, Iterator
 
-COLUMNS = ["name", "status", "digit", "text", "confidence", "flagged", "corrected_label", "error", "model_version"]
+COLUMNS = [
+    "name",
+    "status",
+    "digit",
+    "text",
+    "confidence",
+    "flagged",
+    "corrected_label",
+    "corrected_text",
+    "error",
+    "model_version",
+]
 # Columns that may hold what an uploader wrote (a zip member named =HYPERLINK("http://...").png): a spreadsheet
 # would run such a cell as a formula, so it is written with a leading apostrophe (OWASP's CSV injection advice).
 UPLOADER_TEXT = ("name", "error")
@@ -20,6 +31,7 @@ def export_row(image) -> dict:
         "confidence": image.confidence,
         "flagged": image.needs_review,
         "corrected_label": image.corrected_label,
+        "corrected_text": image.corrected_text,
         "error": image.error,
         "model_version": image.model_version,
     }

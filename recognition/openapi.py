@@ -4,10 +4,16 @@ its endpoints (documentation for people; schemathesis follows them to test real 
 
 Answers one view gives (409 on cancel, 429 on upload, ...) are declared on that view."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiRequest,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    inline_serializer,
+)
 from rest_framework import serializers
 
-from recognition.serializers import JobCreateSerializer
+from recognition.serializers import DigitCorrectionSerializer, JobCreateSerializer, LineCorrectionSerializer
 
 ErrorSerializer = inline_serializer("Error", fields={"detail": serializers.CharField()})
 
@@ -107,12 +113,24 @@ RULES = [
 ]
 
 
+# A correction is one of these: no other property allowed, so that a body is exactly one of them.
+CLOSED_REQUESTS = ("DigitCorrectionRequest", "LineCorrectionRequest")
+REQUIRED_BODY = {"$ref": "#/components/schemas/CorrectionRequest"}  # drf-spectacular leaves a oneOf optional
+
+
 def declare_errors_and_links(result, generator, request, public):
     """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"])."""
-    result.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
         "Error", {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
     )
+    for name in CLOSED_REQUESTS:
+        if name in schemas:
+            schemas[name]["additionalProperties"] = False
     for path, method, operation in operations(result):
+        body = operation.get("requestBody", {})
+        if any(media.get("schema") == REQUIRED_BODY for media in body.get("content", {}).values()):
+            body["required"] = True
         for code, description, applies in RULES:
             if applies(path, method, operation):
                 operation["responses"].setdefault(code, error_response(description))
@@ -150,3 +168,10 @@ def add_links(result) -> None:
 
 def path_parameters(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+
+
+CORRECTION = PolymorphicProxySerializer(
+    component_name="Correction",
+    serializers=[DigitCorrectionSerializer, LineCorrectionSerializer],
+    resource_type_field_name=None,
+)

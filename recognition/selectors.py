@@ -46,6 +46,7 @@ RESULT_COLUMNS = (
     "member_offset",
     "needs_review",
     "corrected_label",
+    "corrected_text",
     "corrected_by__username",
     "corrected_at",
 )
@@ -89,7 +90,16 @@ def export_rows(*, job: Job):
         Image.objects.filter(job=job)
         .order_by("position")
         .only(
-            "name", "status", "digit", "text", "confidence", "needs_review", "corrected_label", "error", "model_version"
+            "name",
+            "status",
+            "digit",
+            "text",
+            "confidence",
+            "needs_review",
+            "corrected_label",
+            "corrected_text",
+            "error",
+            "model_version",
         )
         .iterator(chunk_size=2000)
     )

@@ -6,7 +6,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from recognition.callbacks import CallbackRefused, check_callback_url
-from uploads.models import CallbackStatus, Image, Job
+from uploads.models import CORRECTED_TEXT, CallbackStatus, Image, Job
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -121,8 +121,47 @@ class JobCreateSerializer(serializers.Serializer):
         return url
 
 
-class CorrectionSerializer(serializers.Serializer):
+class DigitCorrectionSerializer(serializers.Serializer):
     label = serializers.IntegerField(min_value=0, max_value=9, help_text="The digit the image really shows.")
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's CharField also takes numbers, which the schema (type: string) does not allow."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class LineCorrectionSerializer(serializers.Serializer):
+    text = StrictCharField(
+        max_length=64,
+        allow_blank=True,
+        validators=[CORRECTED_TEXT],
+        help_text="The line the image really shows: its digits, with the decimal point, comma or minus sign "
+        "where it has them. One digit is the same as `label`; an empty text takes the correction back.",
+    )
+
+
+class CorrectionSerializer(DigitCorrectionSerializer, LineCorrectionSerializer):
+    """Either `label` or `text` (the schema: one of DigitCorrection and LineCorrection)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+    def validate(self, data):
+        if unknown := sorted(set(self.initial_data) - set(self.fields) - {"csrfmiddlewaretoken"}):  # a form's
+            raise serializers.ValidationError(f"Unknown field: {', '.join(unknown)}.")
+        if ("label" in data) == ("text" in data):
+            raise serializers.ValidationError("Give either `label` (a digit) or `text` (a line of digits).")
+        return data
+
+    def corrected_text(self) -> str:
+        data = self.validated_data
+        return data["text"] if "text" in data else str(data["label"])
 
 
 class TopSerializer(serializers.Serializer):
@@ -162,6 +201,7 @@ class ResultSerializer(serializers.ModelSerializer):
             "needs_review",
             "label",
             "corrected_label",
+            "corrected_text",
             "corrected_by",
             "corrected_at",
             "thumbnail_url",
@@ -198,6 +238,7 @@ def results_data(rows, *, job_id) -> list[dict]:
             "needs_review": row["needs_review"],
             "label": row["digit"] if row["corrected_label"] is None else row["corrected_label"],
             "corrected_label": row["corrected_label"],
+            "corrected_text": row["corrected_text"],
             "corrected_by": row["corrected_by__username"],
             "corrected_at": row["corrected_at"] and datetime_text(row["corrected_at"]),
             "thumbnail_url": f"{head}{row['id']}{tail}" if row["file"] or row["member_offset"] is not None else None,

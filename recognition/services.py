@@ -3,12 +3,9 @@ import io
 import PIL.Image
 import PIL.ImageDraw
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
 from ml.preprocess import open_image
 from uploads.pictures import picture_bytes
-from uploads.services import count_edit
 
 THUMBNAIL_SIZE = (96, 96)
 
@@ -35,12 +32,3 @@ def draw_boxes(picture, boxes):
     for left, top, right, bottom in boxes:
         draw.rectangle([left, top, right, bottom], outline=(220, 40, 40), width=width)
     return picture
-
-
-def correct_result(*, image, label: int, user=None):
-    """Record what a person says the image shows, beside the network's prediction."""
-    image.corrected_label, image.corrected_by, image.corrected_at = label, user, timezone.now()
-    with transaction.atomic():
-        image.save(update_fields=["corrected_label", "corrected_by", "corrected_at"])
-        count_edit(job_id=image.job_id)
-    return image

@@ -93,22 +93,48 @@ def number_png(text: str, *, height: int = 48, font_index: int = 0) -> bytes:
     return encode(image)
 
 
+ARABIC_INDIC_FONT_FILES = [  # installed fonts that have the Arabic-Indic digits
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf",
+    "/usr/share/fonts/truetype/freefont/FreeSerif.ttf",
+    "/usr/share/fonts/truetype/freefont/FreeSerifBold.ttf",
+    "/usr/share/fonts/truetype/freefont/FreeMono.ttf",
+]
+
+
 def arabic_indic_digit_png(digit: int, *, size: int = 48, font_index: int = 0, seed: int = 0) -> bytes:
     """An Eastern Arabic (Arabic-Indic) digit, U+0660 + digit, dark on light, its size, place, tilt
     and greys jittered from `seed`: a script the digit network was never shown."""
-    font_files = [  # installed fonts that have these glyphs
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-        "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
-        "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf",
-        "/usr/share/fonts/truetype/freefont/FreeSerif.ttf",
-        "/usr/share/fonts/truetype/freefont/FreeSerifBold.ttf",
-        "/usr/share/fonts/truetype/freefont/FreeMono.ttf",
-    ]
     rng = random.Random(f"{digit}-{font_index}-{seed}")
-    font = ImageFont.truetype(font_files[font_index % len(font_files)], max(8, round(size * rng.uniform(0.55, 0.8))))
+    font_file = ARABIC_INDIC_FONT_FILES[font_index % len(ARABIC_INDIC_FONT_FILES)]
+    font = ImageFont.truetype(font_file, max(8, round(size * rng.uniform(0.55, 0.8))))
     ink, paper = rng.randint(0, 70), rng.randint(190, 255)
     image = Image.new("L", (size, size), paper)
     centre = (size * rng.uniform(0.4, 0.6), size * rng.uniform(0.4, 0.6))
     ImageDraw.Draw(image).text(centre, chr(0x0660 + digit), fill=ink, font=font, anchor="mm")
     return encode(image.rotate(rng.uniform(-8, 8), resample=Image.Resampling.BILINEAR, fillcolor=paper))
+
+
+DEVANAGARI_FONT_FILES = [  # installed fonts that have the Devanagari digits
+    "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
+    "/usr/share/fonts/truetype/freefont/FreeSerif.ttf",
+    "/usr/share/fonts/truetype/freefont/FreeSansBold.ttf",
+    "/usr/share/fonts/truetype/freefont/FreeSerifBold.ttf",
+]
+
+
+def devanagari_number_png(text: str, *, height: int = 40, font_index: int = 0, seed: int = 0) -> bytes:
+    """A line of Devanagari digits (U+0966 + digit of the ASCII `text`), dark on light, its size, spacing,
+    tilt and greys jittered from `seed`: lines in a script the line reader was never shown."""
+    rng = random.Random(f"{text}-{font_index}-{seed}")
+    font_file = DEVANAGARI_FONT_FILES[font_index % len(DEVANAGARI_FONT_FILES)]
+    font = ImageFont.truetype(font_file, max(8, round(height * rng.uniform(0.55, 0.8))))
+    ink, paper = rng.randint(0, 70), rng.randint(190, 255)
+    digits = "".join(chr(0x0966 + int(character)) for character in text)
+    line = digits if rng.random() < 0.5 else " ".join(digits)
+    left, top, right, bottom = font.getbbox(line)
+    image = Image.new("L", (right - left + round(height * rng.uniform(0.4, 1.2)), height), paper)
+    ImageDraw.Draw(image).text((image.width / 2, height / 2), line, fill=ink, font=font, anchor="mm")
+    return encode(image.rotate(rng.uniform(-3, 3), resample=Image.Resampling.BILINEAR, fillcolor=paper))

@@ -3,7 +3,7 @@ from django.db import transaction
 
 from uploads.deletion import delete_job
 from uploads.models import Image, Job
-from uploads.services import JobNotEnded, count_edit, rerun_failed_images
+from uploads.services import JobNotEnded, correct_result, count_edit, rerun_failed_images
 
 
 @admin.register(Job)
@@ -48,11 +48,11 @@ class JobAdmin(admin.ModelAdmin):
 
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
-    list_display = ["name", "job", "status", "digit", "confidence", "needs_review", "corrected_label", "model_version"]
+    list_display = ["name", "job", "status", "text", "confidence", "needs_review", "corrected_text", "model_version"]
     list_filter = ["status", "needs_review"]
     search_fields = ["name", "job__id"]
     # What the worker writes and the job's counters count: an edit here would race a re-read's result and
-    # leave the counters wrong. People correct a result with corrected_label.
+    # leave the counters wrong. People correct a result with corrected_text (the digit follows from it).
     readonly_fields = [
         "status",
         "digit",
@@ -65,6 +65,7 @@ class ImageAdmin(admin.ModelAdmin):
         "model_version",
         "processed_by",
         "processed_at",
+        "corrected_label",
         "corrected_by",
         "corrected_at",
     ]
@@ -74,4 +75,7 @@ class ImageAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            count_edit(job_id=obj.job_id)
+            if form is not None and "corrected_text" in form.changed_data:
+                correct_result(image=obj, text=obj.corrected_text, user=request.user)  # counts the edit
+            else:
+                count_edit(job_id=obj.job_id)

@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 
 
@@ -91,6 +92,12 @@ class Job(models.Model):
 FINISHED_STATUSES = [Job.Status.DONE, Job.Status.FAILED, Job.Status.CANCELLED]
 
 
+# A correction's text: the line reader's alphabet, at least one digit; empty when there is none.
+CORRECTED_TEXT = RegexValidator(
+    r"^((?=.*[0-9])[0-9.,-]+)?$", "Digits, with the decimal point, comma or minus sign where the image shows them."
+)
+
+
 class Image(models.Model):
     """One image of a job, and what the network read in it (or why it could not)."""
 
@@ -118,6 +125,8 @@ class Image(models.Model):
     processed_by = models.CharField(max_length=255, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     needs_review = models.BooleanField(default=False)
+    # What a person says the image shows: the text, separators kept, and the digit when it is one.
+    corrected_text = models.CharField(max_length=64, blank=True, validators=[CORRECTED_TEXT])
     corrected_label = models.PositiveSmallIntegerField(null=True, blank=True)
     corrected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     corrected_at = models.DateTimeField(null=True, blank=True)

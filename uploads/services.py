@@ -3,6 +3,7 @@ counters every chunk updates."""
 
 import io
 import logging
+import string
 from datetime import timedelta
 from pathlib import Path
 
@@ -162,6 +163,19 @@ def mark_job_running(*, job_id) -> None:
     Job.objects.filter(id=job_id, status=Job.Status.QUEUED).update(status=Job.Status.RUNNING, started_at=timezone.now())
 
 
+def correct_result(*, image, text: str, user=None):
+    """Record what a person says the image shows (a digit, or a line with its separators), beside the
+    network's prediction: the text, and the digit (`corrected_label`) when the text is one digit. An
+    empty text takes the correction back."""
+    image.corrected_text = text
+    image.corrected_label = int(text) if len(text) == 1 and text in string.digits else None
+    image.corrected_by, image.corrected_at = (user, timezone.now()) if text else (None, None)
+    with transaction.atomic():
+        image.save(update_fields=["corrected_text", "corrected_label", "corrected_by", "corrected_at"])
+        count_edit(job_id=image.job_id)
+    return image
+
+
 def count_edit(*, job_id) -> None:
     """A person changed a result (a correction, an admin's edit): counted on the job, so that the ETag
     of its results pages (recognition.conditional) changes."""
@@ -279,12 +293,20 @@ def _read_again(*, job_id, images, what: str) -> int:
     return len(ids)
 
 
+def corrected_images():
+    """The corrections a network may learn from, digits and lines, by image id: those whose picture is
+    stored, and unless OCR_LEARN_FROM_ANONYMOUS, only those a signed-in user made."""
+    corrected = Image.objects.filter(WITH_PICTURE).filter(Q(corrected_label__isnull=False) | ~Q(corrected_text=""))
+    if not settings.OCR_LEARN_FROM_ANONYMOUS:
+        corrected = corrected.filter(corrected_by__isnull=False)
+    return corrected.select_related("job").order_by("id")
+
+
 def export_labelled_images(*, directory: Path) -> tuple[int, list[str]]:
-    """Corrected images as DIR/<label>/<image id>.png, the layout `python -m ml train --extra` reads.
-    Returns how many were written, and why each of the others could not be."""
-    corrected = Image.objects.filter(WITH_PICTURE, corrected_label__isnull=False).select_related("job")
+    """Images corrected to a digit (`corrected_images`) as DIR/<label>/<image id>.png, the layout `python -m
+    ml train --extra` reads. Returns how many were written, and why each of the others could not be."""
     written, skipped = 0, []
-    for image in corrected.iterator(chunk_size=500):
+    for image in corrected_images().filter(corrected_label__isnull=False).iterator(chunk_size=500):
         try:
             picture = eight_bit(open_image(picture_bytes(image), max_pixels=settings.OCR_MAX_IMAGE_PIXELS))
         except DECODER_ERRORS as exc:  # as correction_inputs: an unreadable picture is skipped, with its reason

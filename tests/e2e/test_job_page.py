@@ -124,6 +124,25 @@ def test_number_mode_job_shows_the_text_on_the_page(live_server, celery_worker_p
     assert read == {"meter.png": "40271", "door.png": "58"}
     assert page.locator("td.digit").nth(0).locator("span").count() == 5
 
+    # A line is corrected whole: typing opens a box, Enter saves it and goes on, Escape leaves it.
+    rows = {row.locator("td.name").text_content(): row for row in page.locator("#results tbody tr").all()}
+    rows["meter.png"].focus()
+    page.keyboard.type("40271.5")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('#results tbody tr td.corrected').textContent === '40271.5'")
+    assert page.evaluate("document.activeElement.dataset.kind") == "line", "on to the next row"
+    page.keyboard.type("59")
+    page.keyboard.press("Escape")
+    assert rows["door.png"].locator("td.corrected").text_content() == ""
+    page.keyboard.type("5a")
+    page.keyboard.press("Enter")
+    rows["door.png"].locator("input[aria-invalid=true]").wait_for(timeout=10_000)  # refused: the box stays open
+    page.keyboard.press("Escape")
+    results_url = page.locator("#job").get_attribute("data-results-url")
+    answer = page.request.get(live_server.url + results_url).json()
+    stored = {row["name"]: row["corrected_text"] for row in answer["results"]}
+    assert stored == {"meter.png": "40271.5", "door.png": ""}
+
 
 def test_dropped_file_is_uploaded_and_a_bad_one_shows_the_reason(live_server, celery_worker_process, chromium_browser):
     import base64

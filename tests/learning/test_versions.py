@@ -4,6 +4,7 @@ worker switching version between chunks, refusals of fine-tuning, re-reading (no
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -13,7 +14,7 @@ from rest_framework.test import APIClient
 
 from learning import services
 from learning.models import FineTune, ModelVersion
-from tests.factories import digit_png, make_zip
+from tests.factories import digit_png, make_zip, number_png
 from uploads import services as upload_services
 from uploads.models import Image, Job
 from worker import model, tasks
@@ -66,7 +67,9 @@ def test_the_committed_networks_are_the_first_versions_stored_through_the_storag
     assert digit.version == model.get_classifier().version and line.version == model.get_line_reader().version
     with digit.network.open("rb") as stored:
         assert stored.read() == Path(settings.OCR_MODEL_PATH).read_bytes()
-    assert digit.keras and not line.keras
+    assert digit.keras.name.endswith(".keras") and line.keras.name.endswith(".weights.h5"), "what fine-tunes start from"
+    with line.keras.open("rb") as stored:
+        assert stored.read() == Path(settings.OCR_LINE_MODEL_PATH).with_suffix(".weights.h5").read_bytes()
     assert digit.figures["validation"]["accuracy"] > 0.9
 
 
@@ -152,6 +155,51 @@ def test_fine_tuning_needs_corrections_and_one_run_at_a_time(job, monkeypatch, d
     assert stalled.status == "failed" and "no result after" in stalled.error and len(queued) == 2
 
 
+@pytest.fixture
+def number_job(monkeypatch):
+    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: None)
+    members = {f"{index}.png": number_png(f"{index}0{index}") for index in range(1, 5)}
+    upload = SimpleUploadedFile("n.zip", make_zip(members))
+    job = upload_services.create_job(upload=upload, mode=Job.Mode.NUMBER)
+    upload_services.expand_zip_job(job_id=job.id)
+    return job
+
+
+def test_the_line_reader_learns_from_corrected_lines_and_the_digit_network_from_corrected_digits(job, number_job):
+    Job.objects.filter(id=job.id).update(mode=Job.Mode.DIGIT)
+    digit_job_image = job.images.get(name="4.png")
+    upload_services.correct_result(image=digit_job_image, text="4")
+    upload_services.correct_result(image=job.images.get(name="5.png"), text="55")  # a number in digit mode
+    line, one_digit, too_long = number_job.images.order_by("position")[:3]
+    upload_services.correct_result(image=line, text="10.1")
+    upload_services.correct_result(image=one_digit, text="7")
+    upload_services.correct_result(image=too_long, text="1" * 17)  # longer than the reader reads
+
+    assert [image.id for image in services.corrected_digits()] == [digit_job_image.id, one_digit.id]
+    assert [image.id for image in services.corrected_lines()] == [line.id, one_digit.id]
+    assert services.correction_counts() == {"digit": 2, "line": 2}
+    ids, inputs, texts = services.line_correction_inputs()
+    assert ids == [line.id, one_digit.id] and inputs.shape == (2, 32, 256) and inputs.dtype == np.uint8
+    assert list(texts) == ["10.1", "7"]
+
+
+def test_a_line_fine_tune_is_asked_for_with_its_kind(number_job, monkeypatch, django_capture_on_commit_callbacks):
+    staff = APIClient()
+    staff.force_authenticate(User.objects.create_superuser("admin", "a@example.com", "pw"))
+    refused = staff.post("/api/models/fine-tune/", {"kind": "line"}, format="json")
+    assert refused.status_code == 409 and "0 of lines" in refused.json()["detail"]
+    assert staff.post("/api/models/fine-tune/", {"kind": "word"}, format="json").status_code == 400
+
+    monkeypatch.setattr(services, "MIN_CORRECTIONS", 4)
+    for image in number_job.images.all():
+        upload_services.correct_result(image=image, text="12.5")
+    monkeypatch.setattr(services, "_queue_fine_tune", lambda run_id: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = staff.post("/api/models/fine-tune/", {"kind": "line", "epochs": 2}, format="json")
+    assert started.status_code == 202 and started.json()["kind"] == "line"
+    assert FineTune.objects.get(id=started.json()["id"]).figures["options"] == {"epochs": 2}
+
+
 def test_the_models_api_and_page_are_for_staff_only(client):
     api = APIClient()
     assert api.get("/api/models/").status_code in (401, 403)
@@ -203,6 +251,19 @@ def test_a_correction_that_breaks_the_preprocessing_is_left_out_of_fine_tuning(j
     monkeypatch.setattr(services, "to_network_input", breaks_on_one)
     ids, inputs, labels = services.correction_inputs()
     assert ids == [corrected[0].id, corrected[2].id] and inputs.shape == (2, 28, 28) and list(labels) == [5, 5]
+
+
+def test_a_public_instance_learns_only_from_signed_in_users_corrections(job, settings):
+    by_anonymous, by_user = job.images.order_by("position")[:2]
+    user = User.objects.create_user("reviewer", password="pw-of-the-reviewer")
+    Image.objects.filter(id=by_anonymous.id).update(corrected_label=3)
+    Image.objects.filter(id=by_user.id).update(corrected_label=4, corrected_by=user)
+    assert [image.id for image in services.corrected_images()] == [by_anonymous.id, by_user.id]
+
+    settings.OCR_LEARN_FROM_ANONYMOUS = False
+    assert [image.id for image in services.corrected_images()] == [by_user.id]
+    ids, _, labels = services.correction_inputs()
+    assert ids == [by_user.id] and list(labels) == [4]
 
 
 def test_a_fine_tune_may_outlast_other_tasks_and_ends_before_its_run_is_taken_for_dead():

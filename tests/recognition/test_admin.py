@@ -42,7 +42,27 @@ def test_prediction_fields_are_read_only(admin_client, job_with_a_failure):
     page = admin_client.get(f"/admin/uploads/image/{image.id}/change/").content.decode()
     for written_by_the_worker in ("digit", "confidence", "status", "text", "digits", "needs_review"):
         assert f'name="{written_by_the_worker}"' not in page, written_by_the_worker
-    assert 'name="corrected_label"' in page
+    assert 'name="corrected_text"' in page and 'name="corrected_label"' not in page, "the digit follows the text"
+
+
+@pytest.mark.parametrize(("text", "label"), [("7", 7), ("19.5", None)])
+def test_a_correction_made_in_the_admin_records_its_digit_and_who_made_it(
+    admin_client, job_with_a_failure, text, label
+):
+    image = Image.objects.get(name="a/ok.png")
+    form = {"job": job_with_a_failure.id, "position": 0, "name": "a/ok.png", "corrected_text": text}
+    response = admin_client.post(f"/admin/uploads/image/{image.id}/change/", {**form, "file": "x/ok"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    image.refresh_from_db()
+    assert (image.corrected_text, image.corrected_label, image.corrected_by.username) == (text, label, "admin")
+
+
+def test_the_admin_refuses_a_correction_that_is_not_digits(admin_client, job_with_a_failure):
+    image = Image.objects.get(name="a/ok.png")
+    form = {"job": job_with_a_failure.id, "position": 0, "name": "a/ok.png", "corrected_text": "12a"}
+    response = admin_client.post(f"/admin/uploads/image/{image.id}/change/", form)
+    assert response.status_code == 200 and "Digits, with the decimal point" in response.content.decode()
+    assert Image.objects.get(id=image.id).corrected_text == ""
 
 
 def test_rerun_action_sends_the_failed_images_again(

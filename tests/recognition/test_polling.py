@@ -1,6 +1,8 @@
 """What the job page asks for every second: conditional answers (ETag, 304) and results pages whose
 cost does not grow with the rows they hold."""
 
+from types import SimpleNamespace
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
@@ -11,10 +13,9 @@ from rest_framework.test import APIClient
 
 from recognition import selectors
 from recognition.serializers import ResultSerializer, results_data
-from recognition.services import correct_result
 from tests.jobs import read_first, running_job
 from uploads.models import Image, Job
-from uploads.services import count_results, finish_job_if_complete, rerun_failed_images
+from uploads.services import correct_result, count_results, finish_job_if_complete, rerun_failed_images
 from worker.services import error_row, save_results
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,7 @@ def test_a_correction_changes_the_results_page_etag_though_no_counter_moves():
     api = APIClient()
     etag = api.get(results_url(job))["ETag"]
     image = job.images.get(position=1)
-    correct_result(image=image, label=4)
+    correct_result(image=image, text="4")
     changed = api.get(results_url(job), HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200
     assert changed.json()["results"][1]["corrected_label"] == 4
@@ -63,8 +64,10 @@ def test_an_admins_edit_of_a_result_changes_the_results_page_etag(rf):
     api = APIClient()
     etag = api.get(results_url(job))["ETag"]
     image = job.images.get(position=0)
-    image.corrected_label = 2
-    admin.site._registry[Image].save_model(rf.post("/admin/"), image, form=None, change=True)
+    image.corrected_text = "2"
+    request, form = rf.post("/admin/"), SimpleNamespace(changed_data=["corrected_text"])
+    request.user = User.objects.create_superuser("admin")
+    admin.site._registry[Image].save_model(request, image, form=form, change=True)
     changed = api.get(results_url(job), HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed.json()["results"][0]["label"] == 2
 
@@ -181,7 +184,7 @@ def test_a_results_page_costs_two_queries_whatever_its_size(page_size, django_as
     read_first(job, 1000)
     reviewer = User.objects.create_user("reviewer")
     for image in job.images.order_by("position")[:5]:
-        correct_result(image=image, label=1, user=reviewer)
+        correct_result(image=image, text="1", user=reviewer)
     api = APIClient()
     with django_assert_num_queries(2):  # the job, the page's rows with their correctors' names
         body = api.get(results_url(job, f"?page=1&page_size={page_size}")).json()
@@ -231,7 +234,7 @@ def test_page_rows_are_what_the_result_serializer_gives():
         ],
         processed_at=timezone.now(),
     )
-    correct_result(image=Image.objects.get(id=first.id), label=3, user=User.objects.create_user("ann"))
+    correct_result(image=Image.objects.get(id=first.id), text="3", user=User.objects.create_user("ann"))
     Image.objects.filter(id=pending.id).update(file="")
     count_results(job_id=job.id, processed=2, failed=1)
 

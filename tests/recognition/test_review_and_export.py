@@ -9,7 +9,7 @@ from django.core.management import call_command
 from PIL import Image as PILImage
 from rest_framework.test import APIClient
 
-from tests.factories import digit_image, digit_png, encode, make_zip
+from tests.factories import digit_image, digit_png, encode, make_zip, number_png
 from uploads import services as upload_services
 from uploads.models import Image, Job
 from worker import services
@@ -71,11 +71,52 @@ def test_a_correction_keeps_the_prediction_and_records_who_and_when(job):
     assert (image.digit, image.corrected_label, image.corrected_by) == (4, 1, user)
 
 
-@pytest.mark.parametrize("label", [10, -1, "x", None])
-def test_a_correction_must_be_a_digit(job, label):
+@pytest.mark.parametrize(
+    "correction",
+    [
+        {"label": 10},
+        {"label": -1},
+        {"label": "x"},
+        {"label": None},
+        {},
+        {"label": 3, "text": "3"},
+        {"text": "12a"},
+        {"text": "."},
+        {"text": "٣"},
+        {"text": "1" * 65},
+        {"text": 12},
+        {"text": "12", "note": "x"},
+    ],
+)
+def test_a_correction_is_one_digit_or_one_line_of_digits(job, correction):
     image = Image.objects.filter(job=job).first()
-    response = APIClient().patch(f"/api/jobs/{job.id}/results/{image.id}/", {"label": label}, format="json")
-    assert response.status_code == 400
+    response = APIClient().patch(f"/api/jobs/{job.id}/results/{image.id}/", correction, format="json")
+    assert response.status_code == 400, response.content
+    image.refresh_from_db()
+    assert (image.corrected_text, image.corrected_label) == ("", None)
+
+
+def test_a_line_is_corrected_whole_with_its_separators(monkeypatch):
+    monkeypatch.setattr(upload_services, "_queue_classification", lambda job_id, ids: None)
+    job = finished_job({"meter.png": number_png("19277"), "door.png": number_png("58")})
+    Job.objects.filter(id=job.id).update(mode=Job.Mode.NUMBER)
+    url = f"/api/jobs/{job.id}/results/"
+    meter, door = (Image.objects.get(job=job, name=name) for name in ("meter.png", "door.png"))
+
+    body = APIClient().patch(f"{url}{meter.id}/", {"text": "19277.7"}, format="json").json()
+    assert (body["corrected_text"], body["corrected_label"]) == ("19277.7", None)
+    body = APIClient().patch(f"{url}{door.id}/", {"text": "5"}, format="json").json()
+    assert (body["corrected_text"], body["corrected_label"], body["label"]) == ("5", 5, 5), "one digit is a label"
+    body = APIClient().patch(f"{url}{door.id}/", {"label": 8}, format="json").json()
+    assert (body["corrected_text"], body["corrected_label"]) == ("8", 8)
+    taken_back = APIClient().patch(f"{url}{meter.id}/", {"text": ""}, format="json").json()
+    assert (taken_back["corrected_text"], taken_back["corrected_label"], taken_back["corrected_at"]) == ("", None, None)
+    APIClient().patch(f"{url}{meter.id}/", {"text": "19277.7"}, format="json")
+
+    listed = {row["name"]: row for row in APIClient().get(url).json()["results"]}
+    assert (listed["meter.png"]["corrected_text"], listed["door.png"]["corrected_text"]) == ("19277.7", "8")
+    exported = json.loads(b"".join(APIClient().get(f"/api/jobs/{job.id}/results.json").streaming_content))
+    assert {row["name"]: row["corrected_text"] for row in exported} == {"meter.png": "19277.7", "door.png": "8"}
 
 
 def test_csv_and_json_exports_hold_every_result(job):
@@ -94,11 +135,13 @@ def test_csv_and_json_exports_hold_every_result(job):
         "confidence",
         "flagged",
         "corrected_label",
+        "corrected_text",
         "error",
         "model_version",
     ]
     by_name = {row["name"]: row for row in rows}
     assert by_name["5_5.png"]["corrected_label"] == "6" and by_name["5_5.png"]["digit"] == "5"
+    assert by_name["5_5.png"]["corrected_text"] == "6"
     assert "not an image" in by_name["notes.txt"]["error"]
     exported = json.loads(b"".join(APIClient().get(f"/api/jobs/{job.id}/results.json").streaming_content))
     assert len(exported) == 13 and {row["name"] for row in exported} == set(by_name)
@@ -111,6 +154,15 @@ def test_export_labelled_writes_a_training_set_of_corrections(job, tmp_path):
     written = sorted(path.relative_to(tmp_path).parts[0] for path in tmp_path.rglob("*.png"))
     assert written == ["2", "7"]
     assert PILImage.open(next((tmp_path / "7").glob("*.png"))).size == (41, 41)
+
+
+def test_export_labelled_leaves_anonymous_corrections_out_when_told_to(job, tmp_path, settings):
+    user = User.objects.create_user("reviewer", password="pw-of-the-reviewer")
+    Image.objects.filter(job=job, name="1_1.png").update(corrected_label=7)
+    Image.objects.filter(job=job, name="2_2.png").update(corrected_label=2, corrected_by=user)
+    settings.OCR_LEARN_FROM_ANONYMOUS = False
+    written, skipped = upload_services.export_labelled_images(directory=tmp_path)
+    assert (written, skipped) == (1, []) and [path.parent.name for path in tmp_path.rglob("*.png")] == ["2"]
 
 
 def test_export_labelled_converts_odd_modes_and_skips_what_cannot_be_read(monkeypatch, tmp_path):

@@ -3,13 +3,14 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from learning import services
-from learning.models import FineTune
+from learning.models import FineTune, ModelVersion
 
 
 class Command(BaseCommand):
-    help = "Queue a fine-tune of the current digit network on every correction so far (the `training` queue)."
+    help = "Queue a fine-tune of the current digit (or line) network on every correction of its kind (the `training` queue)."
 
     def add_arguments(self, parser):
+        parser.add_argument("--kind", choices=ModelVersion.Kind.values, default=ModelVersion.Kind.DIGIT)
         parser.add_argument("--wait", action="store_true", help="wait for the run to end and print its figures")
         parser.add_argument("--epochs", type=int)
         parser.add_argument("--learning-rate", type=float)
@@ -18,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         settings_ = {key: options[key] for key in services.FINE_TUNE_OPTIONS if options.get(key) is not None}
         try:
-            run = services.start_fine_tune(options=settings_)
+            run = services.start_fine_tune(kind=options["kind"], options=settings_)
         except services.LearningError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"fine-tune {run.id} queued")

@@ -1,6 +1,8 @@
 // Follows a job without reloading: polls its status, and the current page of results while it has
 // pending rows; stops once the job has ended and the page is complete. Rows can be corrected from
-// the keyboard: a digit key sets the label, Enter or the arrow keys move between rows.
+// the keyboard: on a row read as one digit a digit key sets it; on a line, typing opens a box for the
+// whole line (Enter saves it, Escape leaves it; F2 opens it on any row). Enter or the arrow keys move
+// between rows.
 (function () {
   "use strict";
   const section = document.getElementById("job");
@@ -11,6 +13,7 @@
   const finished = new Set(["done", "failed", "cancelled"]);
   let page = 1;
   let timer = null;
+  let editing = false; // a correction box is open: the results are not redrawn under it
   let jobEnded = false;
   let reviewThreshold = 0;
 
@@ -30,8 +33,8 @@
     reviewThreshold = job.review_threshold;
   }
 
-  // The text read, each digit in its own span; digits less confident than the job's review
-  // threshold are marked.
+  // The text read (separators too), each character in its own span; digits less confident than the
+  // job's review threshold are marked.
   function readingCell(row, result) {
     const td = row.insertCell();
     td.className = "digit";
@@ -39,16 +42,22 @@
       td.textContent = "…";
       return;
     }
-    for (const reading of result.digits || [{ digit: result.digit, confidence: result.confidence }]) {
+    const digits = result.digits || [{ digit: result.digit, confidence: result.confidence }];
+    const characters = result.text ? Array.from(result.text) : digits.map((reading) => String(reading.digit));
+    let next = 0;
+    for (const character of characters) {
       const span = document.createElement("span");
-      span.textContent = reading.digit;
-      if (reading.confidence < reviewThreshold) {
+      span.textContent = character;
+      const reading = /[0-9]/.test(character) ? digits[next++] : null;
+      if (reading && reading.confidence < reviewThreshold) {
         span.className = "doubtful";
         span.title = "confidence " + (100 * reading.confidence).toFixed(1) + "%";
       }
       td.appendChild(span);
     }
   }
+
+  const isOneDigit = (text) => /^[0-9]$/.test(text || "");
 
   function cell(row, text, className) {
     const td = row.insertCell();
@@ -78,11 +87,13 @@
     }
     readingCell(row, result);
     cell(row, result.status === "done" ? (100 * result.confidence).toFixed(1) + "%" : "", "confidence");
-    cell(row, result.corrected_label, "corrected");
+    cell(row, result.corrected_text, "corrected");
     cell(row, result.model_version, "model");
     if (result.status === "done") {
       row.tabIndex = 0;
-      row.setAttribute("aria-label", result.name + ": read as " + result.text + "; press a digit key to correct");
+      row.dataset.kind = isOneDigit(result.text) ? "digit" : "line";
+      const how = row.dataset.kind === "digit" ? "press a digit key to correct" : "type the line to correct it";
+      row.setAttribute("aria-label", result.name + ": read as " + result.text + "; " + how);
     }
   }
 
@@ -125,11 +136,13 @@
     try {
       const job = await getJsonIfChanged(jobUrl, shown.job);
       if (job) showJob(job);
-      const review = reviewOnly();
-      const query = "?page=" + page + "&page_size=" + pageSize + (review ? "&needs_review=true" : "");
-      const results = await getJsonIfChanged(resultsUrl + query, shown.results);
-      if (results) pagePending = showResults(results);
-      section.dataset.shown = review ? "review" : "all";
+      if (!editing) {
+        const review = reviewOnly();
+        const query = "?page=" + page + "&page_size=" + pageSize + (review ? "&needs_review=true" : "");
+        const results = await getJsonIfChanged(resultsUrl + query, shown.results);
+        if (results) pagePending = showResults(results);
+        section.dataset.shown = review ? "review" : "all";
+      }
       keepPolling = !jobEnded || pagePending;
     } catch (error) {
       console.error(error);
@@ -144,16 +157,65 @@
     refresh();
   }
 
-  async function correct(row, label) {
+  // Sends the correction; true once stored. A refused one (400) says why in the row's tooltip.
+  async function correct(row, text) {
     const response = await fetch(resultsUrl + row.dataset.id + "/", {
       method: "PATCH",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
-      body: JSON.stringify({ label: label }),
+      body: JSON.stringify({ text: text }),
     });
-    if (response.ok) {
-      row.querySelector("td.corrected").textContent = (await response.json()).corrected_label;
-      row.classList.add("corrected");
+    const answer = await response.json();
+    if (!response.ok) {
+      row.title = Object.values(answer).flat().join(" ");
+      return false;
     }
+    row.querySelector("td.corrected").textContent = answer.corrected_text;
+    row.classList.toggle("corrected", answer.corrected_text !== "");
+    row.removeAttribute("title");
+    return true;
+  }
+
+  // A box in the row's "Corrected" cell for the whole line: Enter saves it and goes to the next row;
+  // Escape, or leaving the box, goes back to the row unchanged. The page is not redrawn while it is open.
+  function openEditor(row, typed) {
+    const td = row.querySelector("td.corrected");
+    const before = td.textContent;
+    const input = document.createElement("input");
+    input.className = "correction";
+    input.inputMode = "decimal";
+    input.maxLength = 64;
+    input.setAttribute("aria-label", "The line the image shows");
+    input.value = typed === undefined ? before : typed;
+    td.replaceChildren(input);
+    editing = true;
+    input.focus();
+    let saving = false;
+    const leave = () => {
+      if (!editing || saving) return;
+      editing = false;
+      td.textContent = before;
+    };
+    input.addEventListener("blur", leave);
+    input.addEventListener("keydown", async (event) => {
+      event.stopPropagation();
+      if (event.key === "Escape") {
+        leave();
+        row.focus();
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        saving = true;
+        const saved = await correct(row, input.value.trim());
+        saving = false;
+        if (saved) {
+          editing = false;
+          row.focus();
+          moveFocus(row, 1);
+        } else {
+          input.setAttribute("aria-invalid", "true");
+          input.title = row.title;
+        }
+      }
+    });
   }
 
   function moveFocus(row, step) {
@@ -163,10 +225,13 @@
 
   document.querySelector("#results tbody").addEventListener("keydown", (event) => {
     const row = event.target.closest("tr");
-    if (!row || row.tabIndex !== 0) return;
-    if (/^[0-9]$/.test(event.key)) {
+    if (!row || row.tabIndex !== 0 || event.target !== row) return;
+    if (row.dataset.kind === "digit" && /^[0-9]$/.test(event.key)) {
       event.preventDefault();
-      correct(row, Number(event.key));
+      correct(row, event.key);
+    } else if (/^[0-9.,-]$/.test(event.key) || event.key === "F2") {
+      event.preventDefault();
+      openEditor(row, event.key === "F2" ? undefined : event.key);
     } else if (event.key === "Enter" || event.key === "ArrowDown") {
       event.preventDefault();
       moveFocus(row, 1);
