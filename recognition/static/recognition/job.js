@@ -164,7 +164,7 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
       body: JSON.stringify({ text: text }),
     });
-    const answer = await response.json();
+    const answer = await response.json().catch(() => ({ detail: "The server answered " + response.status + "." }));
     if (!response.ok) {
       row.title = Object.values(answer).flat().join(" ");
       return false;
@@ -204,7 +204,7 @@
       } else if (event.key === "Enter") {
         event.preventDefault();
         saving = true;
-        const saved = await correct(row, input.value.trim());
+        const saved = await correct(row, input.value.trim()).catch(() => false); // offline: stays open
         saving = false;
         if (saved) {
           editing = false;
