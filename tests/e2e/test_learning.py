@@ -24,6 +24,8 @@ CORRECTED = 300  # pictures a person corrects (a fifth of them kept aside to jud
 FRESH = 200  # other pictures of the same script, read after the fine-tune
 CORRECTED_LINES, FRESH_LINES = 300, 200  # the same, for lines of 2 to 6 digits
 LINES_MARGIN = 0.02
+# Half the default epochs (half the training time), to keep the suite short.
+QUICK_LINE_FINE_TUNE = {"epochs": 4}
 
 
 def arabic_indic_zip(count: int, seed: int) -> tuple[bytes, dict[str, int]]:
@@ -142,7 +144,7 @@ def test_corrected_lines_make_a_promoted_line_reader_that_the_running_worker_use
         url = f"{job['results_url']}{row['id']}/"
         assert requests.patch(url, json={"text": texts[row["name"]]}, timeout=10).status_code == 200
 
-    promoted = start_run(live_server.url, staff, {"kind": "line"})
+    promoted = start_run(live_server.url, staff, {"kind": "line", **QUICK_LINE_FINE_TUNE})
     assert (promoted["kind"], promoted["status"], promoted["promoted"]) == ("line", "done", True), promoted
     held_out, base = promoted["figures"]["corrections_held_out"], promoted["figures"]["base_validation"]
     assert held_out["images"] >= 0.1 * CORRECTED_LINES and held_out["candidate"] >= held_out["current"] + 0.15
