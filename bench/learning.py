@@ -27,8 +27,8 @@ import numpy as np
 from bench.real import DEFAULT_DATA
 from ml import fine_tune_lines
 from ml.lines import DEFAULT_LINE_ARTIFACT
-from ml.preprocess import open_image, to_line_input
-from ml.train_lines import weights_path
+from ml.preprocess import open_image
+from ml.train_lines import stored_line_input, weights_path
 
 SET_NAME = "lcd_meter_reading"
 KEPT_ASIDE = 5  # one label in five
@@ -47,9 +47,11 @@ def is_kept_aside(text: str) -> bool:
 
 
 def line_inputs(items: list[tuple[Path, str]]) -> tuple[np.ndarray, list[str]]:
-    """uint8 line inputs and texts, as the service reads a correction (`learning.services`)."""
-    inputs = [np.round(to_line_input(open_image(path.read_bytes())) * 255).astype(np.uint8) for path, _ in items]
-    return np.stack(inputs), [text for _, text in items]
+    """uint8 line inputs and texts, as the service reads a correction (`learning.services`); a picture
+    without ink is left out, as the service leaves it out."""
+    read = [(stored_line_input(open_image(path.read_bytes())), text) for path, text in items]
+    kept = [(inputs, text) for inputs, text in read if inputs is not None]
+    return np.stack([inputs for inputs, _ in kept]), [text for _, text in kept]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,6 @@ most RANGE_MAX_BYTES and one image's bytes, however many images the chunk has.""
 
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from typing import Iterator, NamedTuple
 
 from django.conf import settings
@@ -24,12 +23,6 @@ class StoredPicture(NamedTuple):
     error: str = ""  # a reason a person can read
 
 
-@dataclass
-class Pictures:
-    data: dict = field(default_factory=dict)  # image id -> bytes
-    errors: dict = field(default_factory=dict)  # image id -> a reason a person can read
-
-
 def stream_pictures(images, *, upload_name: str) -> Iterator[StoredPicture]:
     """The bytes of each image (of one job, whose zip is stored as `upload_name`), one image at a
     time: a range is read only once the images of the one before have been taken."""
@@ -39,17 +32,6 @@ def stream_pictures(images, *, upload_name: str) -> Iterator[StoredPicture]:
     in_zip = sorted((image for image in images if image.member_offset is not None), key=lambda i: i.member_offset)
     for group in _side_by_side(in_zip):
         yield from _member_pictures(group, upload_name)
-
-
-def read_pictures(images, *, upload_name: str) -> Pictures:
-    """Every image's bytes at once: for a few images only (a chunk's could take gigabytes)."""
-    pictures = Pictures()
-    for image_id, data, error in stream_pictures(images, upload_name=upload_name):
-        if error:
-            pictures.errors[image_id] = error
-        else:
-            pictures.data[image_id] = data
-    return pictures
 
 
 def picture_bytes(image) -> bytes:

@@ -1,4 +1,5 @@
 import zipfile
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -7,10 +8,18 @@ from tests.factories import digit_png, make_zip
 from uploads import pictures as pictures_module
 from uploads import services
 from uploads.models import Image, Job
-from uploads.pictures import picture_bytes, read_pictures, stream_pictures
+from uploads.pictures import picture_bytes, stream_pictures
 from uploads.stored_files import files_under, job_prefix
 
 pytestmark = pytest.mark.django_db
+
+
+def read_pictures(images, *, upload_name: str) -> SimpleNamespace:
+    """Every image's bytes (`data`) or reason (`errors`), by image id, from `stream_pictures`."""
+    pictures = SimpleNamespace(data={}, errors={})
+    for image_id, data, error in stream_pictures(images, upload_name=upload_name):
+        (pictures.errors if error else pictures.data)[image_id] = error or data
+    return pictures
 
 
 def zip_job(members: dict[str, bytes]) -> Job:
@@ -132,7 +141,7 @@ def test_members_far_apart_are_read_in_ranges_of_their_own(monkeypatch):
     real_read_range = pictures_module.read_range
     monkeypatch.setattr(pictures_module, "read_range", lambda *args: ranges.append(args[1:]) or real_read_range(*args))
     images = list(job.images.all())
-    assert pictures_module.read_pictures(images[::2], upload_name=job.upload.name).data.keys() == {
+    assert read_pictures(images[::2], upload_name=job.upload.name).data.keys() == {
         images[0].id,
         images[2].id,
     }
