@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CORRECTED = 300  # pictures a person corrects (a fifth of them kept aside to judge candidates)
 FRESH = 200  # other pictures of the same script, read after the fine-tune
 CORRECTED_LINES, FRESH_LINES = 300, 200  # the same, for lines of 2 to 6 digits
-LINES_MARGIN = 0.02
+# A new script costs the line reader 0.6 to 1.8 points of its generated lines in nine trainings measured, more in
+# one suite run: which corrections are kept aside depends on the images' ids (docs/model-history.md).
+LINES_MARGIN = 0.03
 # Half the default epochs (half the training time), to keep the suite short.
 QUICK_LINE_FINE_TUNE = {"epochs": 4}
 
@@ -133,7 +135,7 @@ def test_corrected_lines_make_a_promoted_line_reader_that_the_running_worker_use
 ):
     env = {**isolated_queues(settings, f"lines-{uuid.uuid4().hex[:6]}-"), "OCR_MODEL_CACHE_DIR": str(tmp_path)}
     classifier = celery_worker_factory(name="classify", env=env)
-    # A new script costs the reader about a point of generated lines (README): this instance accepts two.
+    # A new script costs the reader about a point of generated lines (README): this instance accepts three.
     trainer_env = {**env, "OCR_PROMOTION_MARGIN": str(LINES_MARGIN)}
     celery_worker_factory(name="trainer", env=trainer_env, extra_args=["-Q", settings.OCR_QUEUES["training"]])
     staff = {"Authorization": f"Token {Token.objects.create(user=User.objects.create_superuser('staff')).key}"}
@@ -145,7 +147,7 @@ def test_corrected_lines_make_a_promoted_line_reader_that_the_running_worker_use
         assert requests.patch(url, json={"text": texts[row["name"]]}, timeout=10).status_code == 200
 
     promoted = start_run(live_server.url, staff, {"kind": "line", **QUICK_LINE_FINE_TUNE})
-    assert (promoted["kind"], promoted["status"], promoted["promoted"]) == ("line", "done", True), promoted
+    assert (promoted["kind"], promoted["status"], promoted["promoted"]) == ("line", "done", True), promoted["figures"]
     held_out, base = promoted["figures"]["corrections_held_out"], promoted["figures"]["base_validation"]
     assert held_out["images"] >= 0.1 * CORRECTED_LINES and held_out["candidate"] >= held_out["current"] + 0.15
     assert promoted["figures"]["margin"] == LINES_MARGIN and base["candidate"] >= base["current"] - LINES_MARGIN, base
