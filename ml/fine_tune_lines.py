@@ -41,7 +41,8 @@ ARTIFACT_NAME = "lines.tflite"
 @dataclass
 class LineFineTuneConfig:
     """Chosen on 300 lines of Devanagari digits, a script the reader was never shown (docs/model-history.md,
-    "Learning from corrected lines"): 240 corrections, read at 0% before and 98% after (60 kept aside)."""
+    "Learning from corrected lines"): 240 corrections, read at 0% before and 98% after (60 kept aside); the
+    distillation on later splits of them ("Replay lines kept as the reader read them")."""
 
     epochs: int = 8
     learning_rate: float = 3e-4
@@ -49,6 +50,9 @@ class LineFineTuneConfig:
     replay: int = 4_000  # generated lines mixed in
     correction_repeats: int = 2  # each corrected line is seen this many times per epoch
     calibration: int = 1_000  # generated lines to refit the temperature on
+    # Weight of keeping the current reader's answers on the replay lines (per-step KL divergence from them,
+    # summed over the line): what was learnt before is held, not only the replay's texts. 0 turns it off.
+    distillation: float = 1.0
     seed: int = 0
 
 
@@ -84,9 +88,13 @@ def fine_tune_lines(
     after_epoch = keras.callbacks.LambdaCallback(
         on_epoch_end=lambda epoch, _: report("training", (epoch + 1) / config.epochs)
     )
-    model.fit(
-        as_line_batch(inputs),
-        encoded_texts(texts),
+    batch, targets, trained = as_line_batch(inputs), encoded_texts(texts), model
+    if config.distillation:
+        is_replay = np.arange(len(texts)) >= len(texts) - counts["replay"]
+        trained, targets = with_distillation(model, batch, targets, is_replay, config.distillation)
+    trained.fit(
+        batch,
+        targets,
         batch_size=config.batch_size,
         epochs=config.epochs,
         verbose=0,
@@ -108,11 +116,43 @@ def fine_tune_lines(
         "training_lines": counts,
         "epochs": config.epochs,
         "learning_rate": config.learning_rate,
+        "distillation": config.distillation,
         "seconds": round(time.time() - started, 1),
     }
     artifact.with_name("lines_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     report("export", 1.0)
     return metrics
+
+
+def with_distillation(model, inputs: np.ndarray, encoded: np.ndarray, is_replay: np.ndarray, weight: float):
+    """`model` with a second output, compiled to stay near its own current answers on the replay lines as
+    well as to read every line's text (CTC); the targets to fit it with. The two outputs share every layer,
+    so training it trains `model`."""
+    import keras
+    from keras import layers
+
+    teacher = calibration.softmax(model.predict(inputs, batch_size=256, verbose=0), 1.0)
+    marked = np.concatenate([teacher, np.broadcast_to(is_replay[:, None, None], teacher.shape[:2] + (1,))], -1)
+    logits = model.output
+    student = keras.Model(
+        model.input, {"text": layers.Identity(name="text")(logits), "kept": layers.Identity(name="kept")(logits)}
+    )
+    student.compile(
+        optimizer=model.optimizer,
+        loss={"text": keras.losses.CTC(), "kept": replay_divergence},
+        loss_weights={"text": 1.0, "kept": weight},
+    )
+    return student, {"text": encoded, "kept": marked.astype(np.float32)}
+
+
+def replay_divergence(marked, logits):
+    """KL divergence of the reader's steps from the current reader's (`marked[..., :-1]`), summed over a
+    line's steps; zero for a line whose mark (`marked[..., -1]`) is 0, a correction."""
+    from keras import ops
+
+    teacher, is_replay = marked[..., :-1], marked[:, 0, -1]
+    divergence = ops.sum(teacher * (ops.log(teacher + 1e-7) - ops.log_softmax(logits, axis=-1)), axis=-1)
+    return ops.sum(divergence, axis=-1) * is_replay
 
 
 def line_training_mix(

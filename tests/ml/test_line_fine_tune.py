@@ -74,3 +74,18 @@ def test_line_accuracy_counts_whole_lines_read_right():
     expected = np.mean([reading.text == text for reading, text in zip(readings, texts)])
     assert fine_tune_lines.line_accuracy(DEFAULT_LINE_ARTIFACT, inputs, texts) == expected > 0.5
     assert fine_tune_lines.line_accuracy(DEFAULT_LINE_ARTIFACT, inputs, ["-"] * len(texts)) == 0.0
+
+
+def test_the_replay_divergence_is_zero_where_the_reader_keeps_its_answers_and_for_corrections():
+    rng = np.random.default_rng(0)
+    teacher_logits = rng.normal(size=(2, 64, 14)).astype(np.float32)
+    teacher = np.exp(teacher_logits) / np.exp(teacher_logits).sum(-1, keepdims=True)
+    replay, correction = np.ones((2, 64, 1), np.float32), np.zeros((2, 64, 1), np.float32)
+    moved = teacher_logits + rng.normal(size=teacher_logits.shape).astype(np.float32)
+
+    def divergence(marks, logits):
+        return np.asarray(fine_tune_lines.replay_divergence(np.concatenate([teacher, marks], -1), logits))
+
+    np.testing.assert_allclose(divergence(replay, teacher_logits), 0, atol=1e-4)
+    np.testing.assert_allclose(divergence(correction, moved), 0)
+    assert (divergence(replay, moved) > 1).all()
