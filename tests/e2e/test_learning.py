@@ -24,7 +24,7 @@ CORRECTED = 300  # pictures a person corrects (a fifth of them kept aside to jud
 FRESH = 200  # other pictures of the same script, read after the fine-tune
 CORRECTED_LINES, FRESH_LINES = 300, 200  # the same, for lines of 2 to 6 digits
 # A new script cost the line reader 0.6 to 1.8 points of its generated lines in eight trainings measured, more in
-# one suite run, before the replay lines were distilled; 0.5 to 1.4 since, at 4, 8 or 12 epochs. Which corrections
+# one suite run, before the replay lines were distilled; 0.5 to 1.5 since, at 4, 8 or 12 epochs. Which corrections
 # are kept aside depends on the images' ids, which differ between suite runs (docs/model-history.md).
 LINES_MARGIN = 0.03
 # A third of the default epochs (a third of the training time), to keep the suite short.
