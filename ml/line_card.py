@@ -15,7 +15,7 @@ from ml import model_card
 from ml.inference import DEFAULT_ARTIFACT
 from ml.lines import DEFAULT_LINE_ARTIFACT, MAX_BATCH, LineReader, decode
 from ml.preprocess import LINE_HEIGHT, LINE_SMOOTHING, LINE_WIDTH
-from ml.reading import CLOSER_ROW_SPILL, DOUBTED_DIGIT, DOUBTED_LINE
+from ml.reading import CLOSER_ROW_SPILL, DOUBTED_DIGIT, DOUBTED_LINE, NARROWED_DIGITS, WIDE_DIGITS
 from ml.train_lines import line_report, real_lines, stored_line_input
 
 FRESH_SEED = 987654  # not a seed any training run draws its lines from
@@ -186,9 +186,10 @@ def _benchmark_lines(benchmarks: dict) -> list[str]:
     lines = [
         "## Side by side with Tesseract (`make bench-ocr` with this reader)",
         "",
-        f"Read as the service reads them: a line this reader doubts (< {DOUBTED_LINE}) read again from a box leaving"
-        f" {CLOSER_ROW_SPILL:.0%} of the ink's rows out, the more confident reading kept; then the digits it doubts"
-        f" (< {DOUBTED_DIGIT}) read again by the digit network.",
+        f"Read as the service reads them: a line whose digits are wider than {WIDE_DIGITS} times their height read"
+        f" again narrowed to {NARROWED_DIGITS} times it; a line this reader doubts (< {DOUBTED_LINE}) read again from"
+        f" a box leaving {CLOSER_ROW_SPILL:.0%} of the ink's rows out, the more confident reading kept; then the"
+        f" digits it doubts (< {DOUBTED_DIGIT}) read again by the digit network.",
         "",
         "| lines | lines | whole string | target | Tesseract 5.3 `--psm 7` |",
         "|---|---:|---:|---:|---:|",

@@ -227,21 +227,26 @@ class LineInk:
     ink: np.ndarray
     source: LinePicture  # the picture the ink was computed from, one ink pixel a pixel of it
 
-    def input(self, row_spill: float = INK_BOX_SPILL) -> tuple[np.ndarray, LinePlacement]:
+    def input(self, row_spill: float = INK_BOX_SPILL, squeeze: float = 1.0) -> tuple[np.ndarray, LinePlacement]:
         """`to_line_input` and where its columns came from (to give each character a box). A larger
-        `row_spill` leaves more of the ink's rows out of the box."""
+        `row_spill` leaves more of the ink's rows out of the box; a `squeeze` under 1 narrows the line by it."""
         rows, cols = _ink_box(self.ink, row_spill)
         frame, fit = (LINE_HEIGHT, LINE_WIDTH), (LINE_FIT_HEIGHT, LINE_WIDTH - 4)
-        scale, _, left = _placement(self.ink[rows, cols].shape, frame, fit)
+        scale, _, left = _placement((rows.stop - rows.start, (cols.stop - cols.start) * squeeze), frame, fit)
         factor = self.source.factor
         placement = LinePlacement(
-            x_offset=factor * (cols.start - left / scale),
-            x_step=factor / scale,
+            x_offset=factor * (cols.start - left / (scale * squeeze)),
+            x_step=factor / (scale * squeeze),
             top=round(factor * rows.start),
             bottom=round(factor * rows.stop),
         )
         smoothed = _smoothed_box(self.ink, (rows, cols), LINE_SMOOTHING / scale)
-        return _fitted_in_frame(smoothed, frame, fit), placement
+        return _fitted_in_frame(smoothed, frame, fit, squeeze), placement
+
+    def width_per_height(self) -> float:
+        """The first look's ink box, its width over its height."""
+        rows, cols = _ink_box(self.ink)
+        return (cols.stop - cols.start) / (rows.stop - rows.start)
 
 
 def line_ink(image: Image.Image | LinePicture) -> LineInk:
@@ -435,11 +440,12 @@ def _ink_span(profile: np.ndarray, spill: float) -> slice:
     return slice(max(0, first - margin), min(len(profile), last + 1 + margin))
 
 
-def _fitted_in_frame(ink: np.ndarray, frame: tuple[int, int], fit: tuple[int, int]) -> np.ndarray:
-    """Scale the picture (aspect kept) to fit the `fit` box, (height, width), centred in `frame`."""
+def _fitted_in_frame(ink: np.ndarray, frame: tuple[int, int], fit: tuple[int, int], squeeze: float = 1.0) -> np.ndarray:
+    """Scale the picture (aspect kept, its width times `squeeze`) to fit the `fit` box, (height, width),
+    centred in `frame`."""
     height, width = ink.shape
-    scale, top, left = _placement(ink.shape, frame, fit)
-    new_width, new_height = max(1, round(width * scale)), max(1, round(height * scale))
+    scale, top, left = _placement((height, width * squeeze), frame, fit)
+    new_width, new_height = max(1, round(width * squeeze * scale)), max(1, round(height * scale))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
     picture = Image.fromarray(ink.astype(np.float32, copy=False), mode="F")
     scaled = np.asarray(picture.resize((new_width, new_height), resample))

@@ -26,6 +26,12 @@ DIGIT_NETWORK_SURE = 0.97
 # Chosen on the development sets and fresh generated lines (docs/model-history.md, "A closer look").
 DOUBTED_LINE = 0.95
 CLOSER_ROW_SPILL = 0.08
+# A line whose digits are wider than WIDE_DIGITS times their height (a crop of a few digits stored at a fixed
+# size, as meter readings often are) is read narrowed to NARROWED_DIGITS: the reader reads digits of about
+# their own aspect best. Chosen on the development sets and generated lines (docs/model-history.md, "Wide
+# lines read narrowed").
+WIDE_DIGITS = 1.25
+NARROWED_DIGITS = 0.9
 
 
 def takes_for_one_digit(outputs: np.ndarray) -> np.ndarray:
@@ -60,25 +66,56 @@ def lines_in_doubtful_pictures(
 
 def read_lines(inks: Sequence[LineInk], line_reader, classifier) -> list[LineReading]:
     """The lines of pictures, from their `line_ink`s, one batch through the line reader, then the second
-    looks: each doubtful line read closer (`look_closer`), each doubtful digit read again by the digit network
+    looks: each line of wide digits read narrowed (`read_wide_lines_narrowed`), each doubtful line read closer
+    (`look_closer`), each doubtful digit read again by the digit network
     (`confirm_doubtful_digits`); last, a line whose two looks disagree is doubted (`doubted_by`)."""
     inputs, placements = zip(*(ink.input() for ink in inks))
-    looks = look_closer(line_reader.read(np.stack(inputs), list(placements)), inks, line_reader)
+    readings, squeezes = read_wide_lines_narrowed(
+        line_reader.read(np.stack(inputs), list(placements)), inks, line_reader
+    )
+    looks = look_closer(readings, inks, line_reader, squeezes)
     confirmed = confirm_doubtful_digits([surer for surer, _ in looks], inks, classifier)
     return [doubted_by(reading, other) for reading, (_, other) in zip(confirmed, looks)]
 
 
-def look_closer(
+def read_wide_lines_narrowed(
     readings: Sequence[LineReading], inks: Sequence[LineInk], line_reader
+) -> tuple[list[LineReading], list[float]]:
+    """Each line whose digits are wider than WIDE_DIGITS times their height read again narrowed to
+    NARROWED_DIGITS, all in one batch; the narrowed reading stands. Also each line's squeeze (1 where it was
+    not narrowed)."""
+    squeezes = [narrowing(reading, ink) for reading, ink in zip(readings, inks)]
+    readings = list(readings)
+    wide = [index for index, squeeze in enumerate(squeezes) if squeeze < 1]
+    if wide:
+        inputs, placements = zip(*(inks[index].input(squeeze=squeezes[index]) for index in wide))
+        for index, narrowed in zip(wide, line_reader.read(np.stack(inputs), list(placements))):
+            readings[index] = narrowed
+    return readings, squeezes
+
+
+def narrowing(reading: LineReading, ink: LineInk) -> float:
+    """The squeeze that brings the reading's digits to NARROWED_DIGITS times their height where they are
+    wider than WIDE_DIGITS times it, else 1."""
+    digits = len(reading.digits)
+    width = ink.width_per_height() / digits if digits else 0.0
+    return NARROWED_DIGITS / width if width > WIDE_DIGITS else 1.0
+
+
+def look_closer(
+    readings: Sequence[LineReading], inks: Sequence[LineInk], line_reader, squeezes: Sequence[float] | None = None
 ) -> list[tuple[LineReading, LineReading | None]]:
     """Each line read with less than DOUBTED_LINE confidence read again from a box trimmed closer to its
-    digits' rows (CLOSER_ROW_SPILL), all in one batch: (the more confident reading, the other one), or
-    (the reading, None) for a line not read again."""
+    digits' rows (CLOSER_ROW_SPILL), narrowed by its squeeze, all in one batch: (the more confident reading,
+    the other one), or (the reading, None) for a line not read again."""
     doubtful = [index for index, reading in enumerate(readings) if reading.confidence < DOUBTED_LINE]
     looks: list[tuple[LineReading, LineReading | None]] = [(reading, None) for reading in readings]
     if not doubtful:
         return looks
-    inputs, placements = zip(*(inks[index].input(row_spill=CLOSER_ROW_SPILL) for index in doubtful))
+    squeezes = squeezes or [1.0] * len(readings)
+    inputs, placements = zip(
+        *(inks[index].input(row_spill=CLOSER_ROW_SPILL, squeeze=squeezes[index]) for index in doubtful)
+    )
     for index, closer in zip(doubtful, line_reader.read(np.stack(inputs), list(placements))):
         first = readings[index]
         looks[index] = (closer, first) if closer.confidence > first.confidence else (first, closer)

@@ -13,13 +13,16 @@ from ml.preprocess import line_ink, line_input, to_network_input
 from ml.reading import (
     DIGIT_NETWORK_SURE,
     DOUBTED_LINE,
+    NARROWED_DIGITS,
     _digit_columns,
     confirm_doubtful_digits,
     digit_probabilities,
     doubted_by,
     look_closer,
+    narrowing,
     read_digit_pictures,
     read_lines,
+    read_wide_lines_narrowed,
 )
 from tests.factories import above_a_bold_underline, beside_a_bright_label, number_png
 
@@ -139,6 +142,47 @@ def test_only_doubtful_lines_are_looked_at_closer_and_the_more_confident_reading
         ("1284", "123"),
         ("5678", "5670"),
     ]
+
+
+def stretched(picture: Image.Image, factor: float) -> Image.Image:
+    return picture.resize((round(picture.width * factor), picture.height), Image.Resampling.BILINEAR)
+
+
+def test_only_lines_of_wide_digits_are_read_again_narrowed_and_the_narrowed_reading_stands():
+    picture = Image.open(io.BytesIO(number_png("2580")))
+    inks = [line_ink(picture), line_ink(stretched(picture, 3))]
+    first = [line_read_at("2580", 0.99), line_read_at("2586", 0.99)]
+    narrowed = ScriptedLineReader([line_read_at("2580", 0.98)])
+
+    readings, squeezes = read_wide_lines_narrowed(first, inks, narrowed)
+
+    assert narrowed.lines_read == 1, "the line of digits of their own aspect is not read again"
+    assert squeezes[0] == 1 and squeezes[1] < 1 / 2
+    assert [reading.text for reading in readings] == ["2580", "2580"]
+
+
+def test_a_line_is_narrowed_to_digits_of_the_narrowed_aspect():
+    ink = line_ink(stretched(Image.open(io.BytesIO(number_png("2580"))), 3))
+
+    squeeze = narrowing(line_read_at("2580", 0.99), ink)
+
+    assert squeeze * ink.width_per_height() / 4 == pytest.approx(NARROWED_DIGITS)
+    assert narrowing(LineReading.of([]), ink) == 1, "no digits, no width to narrow to"
+
+
+def test_a_line_stretched_three_times_as_wide_is_read_and_boxed_in_its_own_pixels(classifier):
+    picture = stretched(Image.open(io.BytesIO(number_png("2580"))), 3)
+    ink = line_ink(picture)
+    wide, _ = ink.input()
+    narrow, placement = ink.input(squeeze=1 / 3)
+    assert np.count_nonzero(narrow.max(axis=0) > 0.5) < np.count_nonzero(wide.max(axis=0) > 0.5) / 2
+
+    reading = read_lines([ink], LineReader.load(), classifier)[0]
+
+    assert reading.text == "2580"
+    boxes = [character["box"] for character in reading.characters]
+    assert all(left < right for left, _, right, _ in boxes) and boxes[-1][2] <= picture.width
+    assert boxes[0][0] < picture.width / 4 and boxes[-1][2] > picture.width * 3 / 4
 
 
 def test_a_reading_another_look_disagrees_with_is_at_most_one_minus_its_confidence_sure():
