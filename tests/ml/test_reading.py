@@ -174,7 +174,7 @@ def test_a_line_stretched_three_times_as_wide_is_read_and_boxed_in_its_own_pixel
     picture = stretched(Image.open(io.BytesIO(number_png("2580"))), 3)
     ink = line_ink(picture)
     wide, _ = ink.input()
-    narrow, placement = ink.input(squeeze=1 / 3)
+    narrow, _ = ink.input(squeeze=1 / 3)
     assert np.count_nonzero(narrow.max(axis=0) > 0.5) < np.count_nonzero(wide.max(axis=0) > 0.5) / 2
 
     reading = read_lines([ink], LineReader.load(), classifier)[0]
