@@ -14,7 +14,7 @@ import re
 import struct
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import BinaryIO
 
 import numpy as np
@@ -230,7 +230,7 @@ class LineInk:
     def input(self, row_spill: float = INK_BOX_SPILL, squeeze: float = 1.0) -> tuple[np.ndarray, LinePlacement]:
         """`to_line_input` and where its columns came from (to give each character a box). A larger
         `row_spill` leaves more of the ink's rows out of the box; a `squeeze` under 1 narrows the line by it."""
-        rows, cols = _ink_box(self.ink, row_spill)
+        rows, cols = self.box if row_spill == INK_BOX_SPILL else _ink_box(self.ink, row_spill)
         frame, fit = (LINE_HEIGHT, LINE_WIDTH), (LINE_FIT_HEIGHT, LINE_WIDTH - 4)
         scale, _, left = _placement((rows.stop - rows.start, (cols.stop - cols.start) * squeeze), frame, fit)
         factor = self.source.factor
@@ -243,9 +243,14 @@ class LineInk:
         smoothed = _smoothed_box(self.ink, (rows, cols), LINE_SMOOTHING / scale)
         return _fitted_in_frame(smoothed, frame, fit, squeeze), placement
 
+    @cached_property
+    def box(self) -> tuple[slice, slice]:
+        """The first look's ink box (`_ink_box`), found once for its input and its width."""
+        return _ink_box(self.ink)
+
     def width_per_height(self) -> float:
         """The first look's ink box, its width over its height."""
-        rows, cols = _ink_box(self.ink)
+        rows, cols = self.box
         return (cols.stop - cols.start) / (rows.stop - rows.start)
 
 
