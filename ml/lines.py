@@ -5,6 +5,7 @@ Imports only numpy and ai_edge_litert, like `ml.inference`.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,11 @@ SEPARATORS = ".,-"
 # about 0.7 of 16's speed with one thread, in the same runs; likely the activations outgrowing the cache).
 MAX_BATCH = 16
 COLUMNS_PER_STEP = 4  # the network halves the width twice
+# A greedy reading less sure than this is searched again, the likeliest labelling over all its paths: on the
+# development lines that reads a few more right, for about 0.1 ms a searched line (docs/model-history.md).
+SEARCHED_BELOW = 0.95
+BEAM_WIDTH = 8
+UNLIKELY = 0.05  # a class less likely than this at a step is not followed by the search
 
 
 @dataclass
@@ -86,16 +92,97 @@ class LineReader:
 
 
 def decode(steps: np.ndarray) -> LineReading:
-    """Greedy CTC decoding of one line's (time steps, classes) probabilities: the likeliest class per
-    step, repeats merged, blanks dropped. A character's confidence is its best step's probability."""
+    """CTC decoding of one line's (time steps, classes) probabilities: greedy, and for a doubtful line the
+    labelling of most probability summed over its paths (`likeliest_labels`), each character aligned to its
+    steps. A character's confidence is its best step's probability."""
+    reading = greedy_decode(steps)
+    if reading.confidence >= SEARCHED_BELOW:
+        return reading
+    labels = likeliest_labels(steps)
+    if labels == [ALPHABET.index(character) + 1 for character in reading.text]:
+        return reading
+    return LineReading.of([_character(steps, label, span) for label, span in zip(labels, aligned_steps(steps, labels))])
+
+
+def greedy_decode(steps: np.ndarray) -> LineReading:
+    """The likeliest class per step, repeats merged, blanks dropped."""
     best = steps.argmax(axis=1)
-    characters = []
-    for first, last in _runs(best):
-        if best[first] == 0:
+    return LineReading.of([_character(steps, best[first], (first, last)) for first, last in _runs(best) if best[first]])
+
+
+def _character(steps: np.ndarray, label: int, span: tuple[int, int]) -> dict:
+    first, last = span
+    confidence = float(steps[first : last + 1, label].max())
+    return {"character": ALPHABET[label - 1], "confidence": confidence, "steps": [first, last]}
+
+
+def likeliest_labels(steps: np.ndarray) -> list[int]:
+    """The labelling (classes, no blanks) whose paths have the most probability. A step where only the blank
+    is likely splits the line into parts read apart (their labellings join); a part with more than one
+    likely class at some step is searched (`_searched_labels`), the others hold one label a step."""
+    followed = steps >= UNLIKELY
+    likely = followed.sum(axis=1)
+    splits = np.flatnonzero(followed[:, 0] & (likely == 1)).tolist()
+    best, likely = steps.argmax(axis=1).tolist(), likely.tolist()
+    labels: list[int] = []
+    for first, stop in zip([0, *(split + 1 for split in splits)], [*splits, len(steps)]):
+        if first == stop:
             continue
-        confidence = float(steps[first : last + 1, best[first]].max())
-        characters.append({"character": ALPHABET[best[first] - 1], "confidence": confidence, "steps": [first, last]})
-    return LineReading.of(characters)
+        if max(likely[first:stop]) > 1:
+            labels += _searched_labels(steps[first:stop])
+        else:
+            labels += [label for label, _ in itertools.groupby(best[first:stop])]
+    return labels
+
+
+def _searched_labels(steps: np.ndarray) -> list[int]:
+    """CTC prefix beam search, keeping the BEAM_WIDTH likeliest prefixes at each step."""
+    beams = {(): (1.0, 0.0)}  # prefix -> probability of its paths ending in a blank, and in its last label
+    for probabilities in steps:
+        followed = np.flatnonzero(probabilities >= UNLIKELY)
+        grown: dict[tuple, tuple[float, float]] = {}
+        for prefix, (in_blank, in_label) in beams.items():
+            for label in followed.tolist():
+                chance = float(probabilities[label])
+                if label == 0:
+                    _add(grown, prefix, in_blank=(in_blank + in_label) * chance)
+                elif prefix and prefix[-1] == label:  # a repeat needs a blank between to count twice
+                    _add(grown, prefix + (label,), in_label=in_blank * chance)
+                    _add(grown, prefix, in_label=in_label * chance)
+                else:
+                    _add(grown, prefix + (label,), in_label=(in_blank + in_label) * chance)
+        beams = dict(sorted(grown.items(), key=lambda item: -sum(item[1]))[:BEAM_WIDTH])
+    return list(max(beams.items(), key=lambda item: sum(item[1]))[0]) if beams else []
+
+
+def _add(beams: dict, prefix: tuple, in_blank: float = 0.0, in_label: float = 0.0) -> None:
+    blank_before, label_before = beams.get(prefix, (0.0, 0.0))
+    beams[prefix] = (blank_before + in_blank, label_before + in_label)
+
+
+def aligned_steps(steps: np.ndarray, labels: list[int]) -> list[tuple[int, int]]:
+    """(first, last) step of each label on the labelling's likeliest path (Viterbi over CTC's states: a
+    blank before, between and after the labels)."""
+    states = np.zeros(2 * len(labels) + 1, dtype=int)
+    states[1::2] = labels
+    skips = 3 + 2 * np.flatnonzero(states[3::2] != states[1:-2:2])  # past the blank between two labels
+    log_chances = np.log(np.maximum(steps[:, states], 1e-12))
+    came_from = np.full((3, len(states)), -np.inf)  # scores of staying, of moving one state on, of skipping
+    score = np.full(len(states), -np.inf)
+    score[:2] = log_chances[0, :2]
+    moves = np.zeros((len(steps), len(states)), dtype=int)
+    for step in range(1, len(steps)):
+        came_from[0], came_from[1, 1:], came_from[2, skips] = score, score[:-1], score[skips - 2]
+        moves[step] = came_from.argmax(axis=0)
+        score = came_from[moves[step], np.arange(len(states))] + log_chances[step]
+    state = len(states) - 1 if len(states) == 1 or score[-1] >= score[-2] else len(states) - 2
+    path = np.empty(len(steps), dtype=int)
+    for step in range(len(steps) - 1, -1, -1):
+        path[step] = state
+        state -= moves[step, state]
+    return [
+        (int(where[0]), int(where[-1])) for where in (np.flatnonzero(path == 2 * i + 1) for i in range(len(labels)))
+    ]
 
 
 def place_characters(reading: LineReading, placement: LinePlacement) -> None:
@@ -107,6 +194,7 @@ def place_characters(reading: LineReading, placement: LinePlacement) -> None:
 
 def _runs(classes: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) step of each run of one class."""
-    starts = np.flatnonzero(np.diff(classes, prepend=-1))
-    stops = np.append(starts[1:], len(classes)) - 1
-    return list(zip(starts.tolist(), stops.tolist()))
+    if not len(classes):
+        return []
+    starts = [0, *(np.flatnonzero(classes[1:] != classes[:-1]) + 1).tolist()]
+    return list(zip(starts, [start - 1 for start in starts[1:]] + [len(classes) - 1]))

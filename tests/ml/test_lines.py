@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ml.lines import ALPHABET, decode
+from ml.lines import ALPHABET, aligned_steps, decode, greedy_decode
 from ml.preprocess import LINE_HEIGHT, LINE_WIDTH, line_input, to_line_input
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -46,6 +46,34 @@ def test_the_digits_confidence_leaves_the_separators_doubt_out():
 def test_an_all_blank_line_reads_nothing():
     reading = decode(steps_for("_____"))
     assert (reading.text, reading.confidence, reading.characters) == ("", 0.0, [])
+
+
+def test_a_doubtful_line_is_read_by_its_paths_summed():
+    steps = np.zeros((3, len(ALPHABET) + 1), np.float32)
+    steps[:, 0], steps[:, ALPHABET.index("7") + 1] = 0.55, 0.45  # the blank likeliest at each step
+    assert greedy_decode(steps).text == ""
+    reading = decode(steps)  # "7" by 0.72 of the paths, nothing by 0.55 ** 3
+    assert reading.text == "7"
+    assert reading.confidence == pytest.approx(0.45)
+    first, last = reading.characters[0]["steps"]
+    assert first == last and 0 <= first <= 2
+
+
+def test_a_doubtful_part_is_searched_and_joined_to_the_sure_parts_around_it():
+    steps = steps_for("_5_777_5_")  # each 5 at 0.9: the line is doubtful
+    steps[3:6] = 0.0
+    steps[3:6, 0], steps[3:6, ALPHABET.index("7") + 1] = 0.55, 0.45
+    assert greedy_decode(steps).text == "55"
+    reading = decode(steps)
+    assert reading.text == "575"
+    spans = [character["steps"] for character in reading.characters]
+    assert spans[0] == [1, 1] and 3 <= spans[1][0] == spans[1][1] <= 5 and spans[2] == [7, 7]
+
+
+def test_a_labelling_is_aligned_to_the_steps_of_its_likeliest_path():
+    steps = steps_for("__11_1__00.55_", sure=0.6)
+    labels = [ALPHABET.index(character) + 1 for character in "110.5"]
+    assert aligned_steps(steps, labels) == [(2, 3), (5, 5), (8, 9), (10, 10), (11, 12)]
 
 
 def test_a_line_fills_the_readers_frame_in_height():
