@@ -152,7 +152,7 @@ def _searched_labels(steps: np.ndarray) -> list[int]:
                 else:
                     _add(grown, prefix + (label,), in_label=(in_blank + in_label) * chance)
         beams = dict(sorted(grown.items(), key=lambda item: -sum(item[1]))[:BEAM_WIDTH])
-    return list(max(beams.items(), key=lambda item: sum(item[1]))[0]) if beams else []
+    return list(max(beams, key=lambda prefix: sum(beams[prefix])))
 
 
 def _add(beams: dict, prefix: tuple, in_blank: float = 0.0, in_label: float = 0.0) -> None:

@@ -103,7 +103,7 @@ def narrowing(reading: LineReading, ink: LineInk) -> float:
 
 
 def look_closer(
-    readings: Sequence[LineReading], inks: Sequence[LineInk], line_reader, squeezes: Sequence[float] | None = None
+    readings: Sequence[LineReading], inks: Sequence[LineInk], line_reader, squeezes: Sequence[float]
 ) -> list[tuple[LineReading, LineReading | None]]:
     """Each line read with less than DOUBTED_LINE confidence read again from a box trimmed closer to its
     digits' rows (CLOSER_ROW_SPILL), narrowed by its squeeze, all in one batch: (the more confident reading,
@@ -112,7 +112,6 @@ def look_closer(
     looks: list[tuple[LineReading, LineReading | None]] = [(reading, None) for reading in readings]
     if not doubtful:
         return looks
-    squeezes = squeezes or [1.0] * len(readings)
     inputs, placements = zip(
         *(inks[index].input(row_spill=CLOSER_ROW_SPILL, squeeze=squeezes[index]) for index in doubtful)
     )

@@ -134,7 +134,7 @@ def test_only_doubtful_lines_are_looked_at_closer_and_the_more_confident_reading
     readings = [line_read_at("1234", 0.99), line_read_at("123", 0.5), line_read_at("5678", DOUBTED_LINE - 0.05)]
     closer = ScriptedLineReader([line_read_at("1284", 0.9), line_read_at("5670", 0.3)])
 
-    looks = look_closer(readings, [line_ink(picture)] * 3, closer)
+    looks = look_closer(readings, [line_ink(picture)] * 3, closer, squeezes=[1.0] * 3)
 
     assert closer.lines_read == 2, "the sure line is not read again"
     assert [(surer.text, other and other.text) for surer, other in looks] == [
