@@ -27,7 +27,12 @@ from dataset.build import CAPTURES
 from dataset.degrade import TIGHT_CROPS
 from ml.inference import DigitClassifier, given_a_digit
 from ml.lines import LineReader
-from ml.reading import lines_in_doubtful_pictures, network_inputs, read_digit_pictures
+from ml.reading import (
+    lines_in_doubtful_pictures,
+    network_inputs,
+    read_digit_pictures,
+    read_doubtful_digits_in_one_polarity,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "bench" / "results" / "ocr.json"
@@ -115,14 +120,13 @@ def run_auto(
     network does not take for one digit; a line of two or more characters is a wrong answer here."""
     started = time.perf_counter()
     readable, inputs = network_inputs(images)
+    pictures = [images[index] for index in readable]
     outputs = classifier.predict_all(inputs)
+    lines = lines_in_doubtful_pictures(pictures, outputs, lambda: line_reader, classifier)
+    outputs = read_doubtful_digits_in_one_polarity(outputs, pictures, classifier)
     predictions: list[int | None] = [None] * len(images)
-    for index, digit in zip(readable, given_a_digit(outputs).argmax(axis=1)):
-        predictions[index] = int(digit)
-    for index in lines_in_doubtful_pictures(
-        [images[index] for index in readable], outputs, lambda: line_reader, classifier
-    ):
-        predictions[readable[index]] = None
+    for index, digit in enumerate(given_a_digit(outputs).argmax(axis=1)):
+        predictions[readable[index]] = None if index in lines else int(digit)
     return predictions, time.perf_counter() - started
 
 

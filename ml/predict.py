@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.inference import DigitClassifier, top_k
+from ml.inference import DIGITS, DigitClassifier, given_a_digit, top_k
 from ml.lines import LineReader, LineReading
 from ml.preprocess import ImageError, line_ink, open_image, prepare
-from ml.reading import digit_probabilities, read_lines
+from ml.reading import read_doubtful_digits_in_one_polarity, read_lines
 
 PARALLEL_FROM = 64  # fewer files are read in this process: starting workers would cost more
 # Lines a worker reads at a time. 16 read 2,000 lines about 5% faster than 64 (in turns, same run): the
@@ -36,11 +36,22 @@ def predict_files(paths: list[Path], model_path: Path | None = None) -> Iterator
             readable.append(path)
         else:
             results[path] = {"path": str(path), "error": error}
-    probabilities = digit_probabilities(np.stack(inputs), classifier) if inputs else np.zeros((0, 10))
-    for path, row in zip(readable, probabilities):
+    outputs = classifier.predict_all(np.stack(inputs)) if inputs else np.zeros((0, DIGITS + 1))
+    outputs = read_doubtful_digits_in_one_polarity(outputs, _PicturesOpenedWhenAsked(readable), classifier)
+    for path, row in zip(readable, given_a_digit(outputs)):
         results[path] = _answer(path, row)
     for path in paths:
         yield results[path]
+
+
+class _PicturesOpenedWhenAsked:
+    """The files' pictures, each opened when it is asked for: only a doubtful digit's is looked at again."""
+
+    def __init__(self, paths: list[Path]):
+        self.paths = paths
+
+    def __getitem__(self, index: int):
+        return open_image(self.paths[index].read_bytes())
 
 
 def predict_numbers(paths: list[Path], model_path: Path | None = None) -> Iterator[dict]:

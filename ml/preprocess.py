@@ -159,16 +159,31 @@ def _bomb_reason(error: Exception, max_pixels: int) -> str:
 # --- network input -------------------------------------------------------------------------
 
 
-def to_network_input(image: Image.Image) -> np.ndarray:
+def to_network_input(image: Image.Image, one_polarity: bool = False) -> np.ndarray:
     """float32 (28, 28) in [0, 1]: how far each pixel's colour is from the picture's background
     colour, the picture trimmed of empty margins and fitted, aspect kept, into the frame.
 
     Deliberately little else: frames, neighbours' slivers, unlit segments, lines, grain and glare
     stay in the picture, and the network learns to look past them from its training pictures
     (which all go through this function too). Hand-made rules that cut such clutter away were
-    tuned on our own pictures and broke real captures."""
-    ink = _stretched(_colour_distance(_as_float_pixels(_shrink(image))))
+    tuned on our own pictures and broke real captures.
+
+    With `one_polarity`, only the pixels on the side of the background (lighter or darker) holding most
+    of the ink count: the input of the second look at a doubtful digit (`ml.reading`), where a light frame
+    round a dark digit, or glare on it, no longer does."""
+    pixels = _as_float_pixels(_shrink(image))
+    plane = _background_plane(pixels)
+    distance = _distance_from(pixels, plane)
+    ink = _stretched(distance)
+    if one_polarity:
+        ink = _stretched(_one_polarity(distance, _lighter_than(pixels, plane), ink))
     return _fitted_in_frame(ink[_ink_box(ink)], (INPUT_SIZE, INPUT_SIZE), (FIT_SIZE, FIT_SIZE))
+
+
+def digit_picture(image: Image.Image) -> Image.Image:
+    """The picture `to_network_input` works on (shrunk to about WORKING_SIDE, once: shrinking it again
+    changes nothing), kept for a second look at a doubtful digit."""
+    return _shrink(image)
 
 
 def to_line_input(image: Image.Image) -> np.ndarray:
@@ -309,27 +324,42 @@ def _mirrored_indices(length: int, radius: int) -> np.ndarray:
     return indices
 
 
-def _colour_distance(pixels: np.ndarray) -> np.ndarray:
-    """Distance of each pixel from the background's colour: ink of either polarity and of any hue
-    comes out bright (an orange digit on brown keeps its contrast, which grey would lose)."""
-    return _distance_from(pixels, _background_plane(pixels))
-
-
 def _distance_from(pixels: np.ndarray, plane: np.ndarray, inset: int = 0, step: int = 1) -> np.ndarray:
     """How far the colour of every `step`-th pixel (in rows and columns) is from the background `plane`'s
     there (`_background_plane`, fitted `inset` pixels in). Channel by channel: numpy's arithmetic along an
     axis of three (colours broadcast, summed) cost five to nine times as much, for the same figures."""
+    differences = _differences_from(pixels, plane, inset, step)
+    if len(differences) == 1:
+        return np.abs(differences[0])
+    squares = np.zeros(differences[0].shape, dtype=np.float32)
+    for difference in differences:
+        squares += np.square(difference)
+    return np.sqrt(squares)
+
+
+def _lighter_than(pixels: np.ndarray, plane: np.ndarray, inset: int = 0) -> np.ndarray:
+    """Whether each pixel is lighter than the background `plane` there: its channels summed, above the plane's."""
+    return sum(_differences_from(pixels, plane, inset)) > 0
+
+
+def _differences_from(pixels: np.ndarray, plane: np.ndarray, inset: int = 0, step: int = 1) -> list[np.ndarray]:
+    """Each channel of every `step`-th pixel less the background `plane` there (fitted `inset` pixels in)."""
     full_height, full_width, channels = pixels.shape
     height, width = full_height - 2 * inset, full_width - 2 * inset
     across = ((np.arange(0, full_width, step, dtype=np.float32) - inset) / width - 0.5)[:, None] * plane[1]
     down = ((np.arange(0, full_height, step, dtype=np.float32) - inset) / height - 0.5)[:, None] * plane[2]
     grid = pixels[::step, ::step]
-    if channels == 1:
-        return np.abs(grid[:, :, 0] - ((plane[0, 0] + across[:, 0])[None, :] + down[:, 0, None]))
-    squares = np.zeros(grid.shape[:2], dtype=np.float32)
-    for channel, level in enumerate(plane[0]):
-        squares += np.square(grid[:, :, channel] - ((level + across[:, channel])[None, :] + down[:, channel, None]))
-    return np.sqrt(squares)
+    return [
+        grid[:, :, channel] - ((level + across[:, channel])[None, :] + down[:, channel, None])
+        for channel, level in enumerate(plane[0])
+    ]
+
+
+def _one_polarity(distance: np.ndarray, lighter: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """The distance where pixels are on the side of the background (lighter or darker) holding most of the
+    `ink` (the distance stretched, the background's own variation at 0), 0 elsewhere."""
+    lighter_share = float(ink[lighter].sum()) / max(float(ink.sum()), 1e-6)
+    return np.where(lighter == (lighter_share > 0.5), distance, np.float32(0.0))
 
 
 def _background_inside_any_frame(pixels: np.ndarray) -> tuple[np.ndarray, int]:

@@ -32,6 +32,10 @@ CLOSER_ROW_SPILL = 0.08
 # lines read narrowed").
 WIDE_DIGITS = 1.25
 NARROWED_DIGITS = 0.9
+# A single digit read with less confidence than DOUBTED_ONE_DIGIT is read again from the ink of one polarity
+# (`to_network_input(..., one_polarity=True)`); the surer reading stands. Chosen on generated digits of a
+# development seed (docs/model-history.md, "A doubtful digit read again from the ink of one polarity").
+DOUBTED_ONE_DIGIT = 0.95
 
 
 def takes_for_one_digit(outputs: np.ndarray) -> np.ndarray:
@@ -202,18 +206,42 @@ def _digit_columns(boxes: list[list[int]], width: int) -> list[tuple[int, int]]:
     ]
 
 
-def digit_probabilities(inputs: np.ndarray, classifier) -> np.ndarray:
-    """(N, 10) digit probabilities for N `to_network_input` inputs, given that each shows a digit."""
-    return given_a_digit(classifier.predict_all(inputs))
-
-
 def read_digit_pictures(pictures: Sequence[Image.Image], classifier) -> tuple[np.ndarray, np.ndarray]:
-    """The indices of the pictures that show ink, and their (n, 10) digit probabilities; pictures
-    without ink (an ImageError from `to_network_input`) are left out."""
+    """The indices of the pictures that show ink, and their (n, 10) digit probabilities, a doubtful digit
+    read again from one polarity (`read_doubtful_digits_in_one_polarity`); pictures without ink (an
+    ImageError from `to_network_input`) are left out."""
     readable, inputs = network_inputs(pictures)
     if not len(readable):
         return readable, np.zeros((0, DIGITS), dtype=np.float32)
-    return readable, digit_probabilities(inputs, classifier)
+    outputs = classifier.predict_all(inputs)
+    outputs = read_doubtful_digits_in_one_polarity(outputs, [pictures[index] for index in readable], classifier)
+    return readable, given_a_digit(outputs)
+
+
+def read_doubtful_digits_in_one_polarity(
+    outputs: np.ndarray, pictures: Sequence[Image.Image | LinePicture], classifier
+) -> np.ndarray:
+    """The digit network's (N, 11) `outputs` for the pictures, each row whose digit is less sure than
+    DOUBTED_ONE_DIGIT read again from the picture's ink of one polarity (the side of the background holding
+    most of it), all in one batch: where that reading names a digit more surely, its row stands."""
+    doubtful, inputs = [], []
+    for index in np.flatnonzero(given_a_digit(outputs).max(axis=1) < DOUBTED_ONE_DIGIT):
+        try:
+            inputs.append(to_network_input(_as_image(pictures[index]), one_polarity=True))
+        except DECODER_ERRORS:  # no ink of that polarity (an ImageError), or a file gone: the first reading stands
+            continue
+        doubtful.append(index)
+    if not doubtful:
+        return outputs
+    polar = classifier.predict_all(np.stack(inputs))
+    surer = given_a_digit(polar).max(axis=1) > given_a_digit(outputs[doubtful]).max(axis=1)
+    outputs = outputs.copy()
+    outputs[np.asarray(doubtful)[surer]] = polar[surer]
+    return outputs
+
+
+def _as_image(picture: Image.Image | LinePicture) -> Image.Image:
+    return picture.picture if isinstance(picture, LinePicture) else picture
 
 
 def network_inputs(pictures: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:

@@ -4,8 +4,9 @@ results in one transaction. Writing only rows still pending makes a redelivered 
 Modes: `digit` reads every image with the digit network; `number` with the line reader; `auto` with
 the digit network, and the line reader reads again the images that network does not take for one
 digit, unless it finds one character (or none) there (`ml.reading.lines_in_doubtful_pictures`). A
-line the line reader doubts is read again closer, the digits it doubts by the digit network
-(`ml.reading.read_lines`)."""
+digit the digit network doubts is read again from the ink of one polarity
+(`ml.reading.read_doubtful_digits_in_one_polarity`); a line the line reader doubts is read again closer, the
+digits it doubts by the digit network (`ml.reading.read_lines`)."""
 
 import hashlib
 import logging
@@ -22,8 +23,16 @@ from redis.exceptions import RedisError
 
 from ml.inference import DIGITS, given_a_digit, top_k
 from ml.lines import LineReading
-from ml.preprocess import DECODER_ERRORS, ImageError, line_ink, line_picture, open_image, to_network_input
-from ml.reading import lines_in_doubtful_pictures, read_lines
+from ml.preprocess import (
+    DECODER_ERRORS,
+    ImageError,
+    digit_picture,
+    line_ink,
+    line_picture,
+    open_image,
+    to_network_input,
+)
+from ml.reading import lines_in_doubtful_pictures, read_doubtful_digits_in_one_polarity, read_lines
 from uploads.models import Image, Job
 from uploads.pictures import StoredPicture, stream_pictures
 from uploads.services import count_results, finish_job_if_complete, mark_job_running, queue_each_alone
@@ -122,7 +131,7 @@ def read_chunk(images, *, upload_name: str, mode: str, classifier, line_reader=N
     if mode == Job.Mode.AUTO:
         found = lines_in_doubtful_pictures(list(pictures.values()), outputs, load_line_reader, classifier)
         numbers = {list(pictures)[index]: line for index, line in found.items()}
-    digits = {image_id: row for image_id, row in zip(inputs, given_a_digit(outputs)) if image_id not in numbers}
+    digits = read_digits(inputs, outputs, pictures, numbers, classifier)
     versions = {image_id: classifier.version for image_id in digits}
     versions.update({image_id: load_line_reader().version for image_id in numbers})
     return ChunkReading(
@@ -130,10 +139,20 @@ def read_chunk(images, *, upload_name: str, mode: str, classifier, line_reader=N
     )
 
 
+def read_digits(inputs: dict, outputs: np.ndarray, pictures: dict, numbers: dict, classifier) -> dict:
+    """image id -> (10,) digit probabilities of the images not read as numbers, each doubtful digit read
+    again from the ink of one polarity (`ml.reading.read_doubtful_digits_in_one_polarity`)."""
+    rows = [row for row, image_id in enumerate(inputs) if image_id not in numbers]
+    ids = [image_id for image_id in inputs if image_id not in numbers]
+    outputs = read_doubtful_digits_in_one_polarity(outputs[rows], [pictures[image_id] for image_id in ids], classifier)
+    return dict(zip(ids, given_a_digit(outputs)))
+
+
 def read_images(stored: Iterable[StoredPicture], *, mode: str):
-    """Per image: the digit network's input, or in `number` mode the line's ink (`line_ink`); in `auto`
-    mode its `line_picture` too (shrunk: a chunk of full-size photos would not fit in memory), should the
-    line reader need it; or a readable reason why it could not be read. Each image's bytes are let go
+    """Per image: the digit network's input and the picture it came from, shrunk (`digit_picture`), should a
+    doubtful digit be read again; in `auto` mode its `line_picture` instead (shrunk: a chunk of full-size
+    photos would not fit in memory), should the line reader need it; in `number` mode the line's ink
+    (`line_ink`) only; or a readable reason why it could not be read. Each image's bytes are let go
     once it is prepared, before the next image's are read."""
     inputs, lines, pictures, errors = {}, {}, {}, {}
     for image_id, data, error in stored:
@@ -152,10 +171,11 @@ def prepare_image(image_id, data: bytes, *, mode: str, prepared: tuple[dict, dic
         picture = open_image(data, max_pixels=settings.OCR_MAX_IMAGE_PIXELS)
         if mode == Job.Mode.NUMBER:
             lines[image_id] = line_ink(picture)
-        else:
-            inputs[image_id] = to_network_input(picture)
-        if mode == Job.Mode.AUTO:
-            pictures[image_id] = line_picture(picture)
+            return
+        shrunk = digit_picture(picture)
+        network_input = to_network_input(shrunk)
+        pictures[image_id] = line_picture(picture) if mode == Job.Mode.AUTO else shrunk
+        inputs[image_id] = network_input  # last: an image is in both or in neither
     except ImageError as exc:
         errors[image_id] = str(exc)
     except DECODER_ERRORS as exc:  # a picture that breaks the preprocessing must not fail its chunk

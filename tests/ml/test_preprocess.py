@@ -384,3 +384,18 @@ def test_a_32_bit_picture_whose_white_is_not_a_usual_level_still_shows_its_ink()
     """Scaled to 255 in float32, a white of 200,000 came out a hair over 255 and was scaled again, as 12-bit."""
     values = np.where(np.asarray(digit_mask("3")) > 127, 20_000, 200_000).astype(np.int32)
     assert to_network_input(Image.fromarray(values)).max() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("digit, background, glare", [(40, 150, 255), (230, 90, 20)])
+def test_a_digits_input_of_one_polarity_leaves_out_what_stands_out_the_other_way(digit, background, glare):
+    """A dark digit on a grey wheel under a bright glare bar (and a light digit on dark with a dark bar): the
+    input of one polarity keeps the digit and drops the bar, which the whole input counts."""
+    picture = Image.new("L", (80, 100), background)
+    picture.paste(digit, mask=digit_mask("4", (60, 80)))
+    ImageDraw.Draw(picture).rectangle((66, 5, 70, 95), fill=glare)
+    alone = to_network_input(picture.crop((0, 0, 62, 100)))
+
+    whole, polar = to_network_input(picture), to_network_input(picture, one_polarity=True)
+
+    assert similarity(whole, alone) < 0.5
+    assert similarity(polar, alone) > 0.99

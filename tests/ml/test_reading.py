@@ -7,20 +7,21 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ml.inference import DigitClassifier, given_a_digit
+from ml.inference import DIGITS, DigitClassifier, given_a_digit
 from ml.lines import LineReader, LineReading
 from ml.preprocess import line_ink, line_input, to_network_input
 from ml.reading import (
     DIGIT_NETWORK_SURE,
     DOUBTED_LINE,
+    DOUBTED_ONE_DIGIT,
     NARROWED_DIGITS,
     _digit_columns,
     confirm_doubtful_digits,
-    digit_probabilities,
     doubted_by,
     look_closer,
     narrowing,
     read_digit_pictures,
+    read_doubtful_digits_in_one_polarity,
     read_lines,
     read_wide_lines_narrowed,
 )
@@ -40,12 +41,44 @@ def clean_digit(digit: str) -> Image.Image:
     return picture
 
 
-def test_digit_probabilities_are_the_networks_given_a_digit(classifier):
-    inputs = np.stack([to_network_input(clean_digit(str(digit))) for digit in range(10)])
-    probabilities = digit_probabilities(inputs, classifier)
+def test_sure_digits_probabilities_are_the_networks_given_a_digit(classifier):
+    pictures = [clean_digit(str(digit)) for digit in range(10)]
+    _, probabilities = read_digit_pictures(pictures, classifier)
     assert list(probabilities.argmax(axis=1)) == list(range(10))
+    assert probabilities.max(axis=1).min() >= DOUBTED_ONE_DIGIT, "none read again"
+    inputs = np.stack([to_network_input(picture) for picture in pictures])
     assert np.allclose(probabilities, given_a_digit(classifier.predict_all(inputs)))
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+class ScriptedClassifier:
+    """A stand-in digit network that answers its one batch with the outputs given, and keeps what it read."""
+
+    def __init__(self, outputs: np.ndarray):
+        self.outputs, self.inputs = outputs, None
+
+    def predict_all(self, inputs):
+        self.inputs = inputs
+        return self.outputs
+
+
+def outputs_naming(digit: int, confidence: float) -> np.ndarray:
+    row = np.full(11, (1 - confidence) / 9)
+    row[digit], row[DIGITS] = confidence, 0.0
+    return row
+
+
+def test_only_doubtful_digits_are_read_again_from_one_polarity_and_the_surer_reading_stands():
+    pictures = [clean_digit("4"), clean_digit("7"), clean_digit("1")]
+    first = np.stack([outputs_naming(4, 0.99), outputs_naming(1, 0.6), outputs_naming(7, DOUBTED_ONE_DIGIT - 0.01)])
+    polar = ScriptedClassifier(np.stack([outputs_naming(7, 0.9), outputs_naming(1, 0.5)]))
+
+    outputs = read_doubtful_digits_in_one_polarity(first, pictures, polar)
+
+    assert len(polar.inputs) == 2, "the sure digit is not read again"
+    assert np.allclose(polar.inputs[0], to_network_input(pictures[1], one_polarity=True))
+    assert list(given_a_digit(outputs).argmax(axis=1)) == [4, 7, 7]
+    assert np.allclose(outputs[[0, 2]], first[[0, 2]])
 
 
 @pytest.mark.parametrize("picture_of_digit", [beside_a_bright_label, above_a_bold_underline])

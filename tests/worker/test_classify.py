@@ -1,9 +1,12 @@
 """The worker's chunk service with the committed network, against the database (no broker)."""
 
+import io
 import weakref
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image as PILImage
 
 from ml.preprocess import to_network_input
 from tests.factories import beside_a_bright_label, digit_png, encode, make_zip
@@ -28,10 +31,6 @@ def expanded_job(monkeypatch):
 
 
 def make_blank_png() -> bytes:
-    import io
-
-    from PIL import Image as PILImage
-
     output = io.BytesIO()
     PILImage.new("L", (40, 40), 255).save(output, format="PNG")
     return output.getvalue()
@@ -174,3 +173,35 @@ def test_a_chunk_read_range_by_range_gives_the_same_results(expanded_job, monkey
     assert len(ranges) == 1 + len(images)
     assert apart.errors == whole.errors and apart.digits.keys() == whole.digits.keys()
     assert all((apart.digits[image_id] == row).all() for image_id, row in whole.digits.items())
+
+
+def test_in_digit_mode_each_picture_is_kept_shrunk_for_a_second_look():
+    big = StoredPicture(1, digit_png(4, size=2000))
+    inputs, _, kept, errors = services.read_images([big, StoredPicture(2, make_blank_png())], mode="digit")
+    assert list(inputs) == list(kept) == [1], "the blank picture is neither read nor kept"
+    assert errors.keys() == {2}
+    assert max(kept[1].size) < 512
+
+
+class OnePolarityReader:
+    """A stand-in digit network for the second look: names a 7, 0.9 sure, and keeps how many it read."""
+
+    def predict_all(self, inputs):
+        self.read = len(inputs)
+        outputs = np.full((len(inputs), 11), 0.1 / 9)
+        outputs[:, 7], outputs[:, 10] = 0.9, 0.0
+        return outputs
+
+
+def test_a_doubtful_digit_is_read_again_and_a_number_is_left_to_the_line_reader():
+    pictures = {image_id: PILImage.open(io.BytesIO(digit_png(1, size=48))) for image_id in (1, 2, 3)}
+    inputs = {image_id: to_network_input(picture) for image_id, picture in pictures.items()}
+    outputs = np.full((3, 11), 0.01 / 9)
+    outputs[:, 1], outputs[:, 10] = 0.99, 0.0
+    outputs[1, 1], outputs[1, 2] = 0.6, 0.4 - 0.08 / 9  # image 2: doubtful
+    reader = OnePolarityReader()
+
+    digits = services.read_digits(inputs, outputs, pictures, {3: "a line"}, reader)
+
+    assert digits.keys() == {1, 2} and reader.read == 1
+    assert digits[1].argmax() == 1 and digits[2].argmax() == 7
