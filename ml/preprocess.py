@@ -326,8 +326,10 @@ def _mirrored_indices(length: int, radius: int) -> np.ndarray:
 
 def _distance_from(pixels: np.ndarray, plane: np.ndarray, inset: int = 0, step: int = 1) -> np.ndarray:
     """How far the colour of every `step`-th pixel (in rows and columns) is from the background `plane`'s
-    there (`_background_plane`, fitted `inset` pixels in). Channel by channel: numpy's arithmetic along an
-    axis of three (colours broadcast, summed) cost five to nine times as much, for the same figures."""
+    there (`_background_plane`, fitted `inset` pixels in): ink of either polarity and of any hue comes out
+    bright (an orange digit on brown keeps its contrast, which grey would lose). Channel by channel: numpy's
+    arithmetic along an axis of three (colours broadcast, summed) cost five to nine times as much, for the
+    same figures."""
     differences = _differences_from(pixels, plane, inset, step)
     if len(differences) == 1:
         return np.abs(differences[0])
@@ -337,9 +339,9 @@ def _distance_from(pixels: np.ndarray, plane: np.ndarray, inset: int = 0, step: 
     return np.sqrt(squares)
 
 
-def _lighter_than(pixels: np.ndarray, plane: np.ndarray, inset: int = 0) -> np.ndarray:
+def _lighter_than(pixels: np.ndarray, plane: np.ndarray) -> np.ndarray:
     """Whether each pixel is lighter than the background `plane` there: its channels summed, above the plane's."""
-    return sum(_differences_from(pixels, plane, inset)) > 0
+    return sum(_differences_from(pixels, plane)) > 0
 
 
 def _differences_from(pixels: np.ndarray, plane: np.ndarray, inset: int = 0, step: int = 1) -> list[np.ndarray]:
