@@ -224,8 +224,9 @@ def read_doubtful_digits_in_one_polarity(
     """The digit network's (N, 11) `outputs` for the pictures, each row whose digit is less sure than
     DOUBTED_ONE_DIGIT read again from the picture's ink of one polarity (the side of the background holding
     most of it), all in one batch: where that reading names a digit more surely, its row stands."""
+    confidence = given_a_digit(outputs).max(axis=1)
     doubtful, inputs = [], []
-    for index in np.flatnonzero(given_a_digit(outputs).max(axis=1) < DOUBTED_ONE_DIGIT):
+    for index in np.flatnonzero(confidence < DOUBTED_ONE_DIGIT):
         try:
             inputs.append(to_network_input(_as_image(pictures[index]), one_polarity=True))
         except DECODER_ERRORS:  # no ink of that polarity (an ImageError), or a file gone: the first reading stands
@@ -234,7 +235,7 @@ def read_doubtful_digits_in_one_polarity(
     if not doubtful:
         return outputs
     polar = classifier.predict_all(np.stack(inputs))
-    surer = given_a_digit(polar).max(axis=1) > given_a_digit(outputs[doubtful]).max(axis=1)
+    surer = given_a_digit(polar).max(axis=1) > confidence[doubtful]
     outputs = outputs.copy()
     outputs[np.asarray(doubtful)[surer]] = polar[surer]
     return outputs
