@@ -13,6 +13,7 @@ import io
 import re
 import struct
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import BinaryIO
@@ -172,11 +173,12 @@ def to_network_input(image: Image.Image, one_polarity: bool = False) -> np.ndarr
     of the ink count: the input of the second look at a doubtful digit (`ml.reading`), where a light frame
     round a dark digit, or glare on it, no longer does."""
     pixels = _as_float_pixels(_shrink(image))
-    plane = _background_plane(pixels)
-    distance = _distance_from(pixels, plane)
+    differences = _differences_from(pixels, _background_plane(pixels))
+    distance = _lengths(differences)
     ink = _stretched(distance)
     if one_polarity:
-        ink = _stretched(_one_polarity(distance, _lighter_than(pixels, plane), ink))
+        lighter = sum(differences) > 0  # the pixel's channels summed, above the background's
+        ink = _stretched(_one_polarity(distance, lighter, ink))
     return _fitted_in_frame(ink[_ink_box(ink)], (INPUT_SIZE, INPUT_SIZE), (FIT_SIZE, FIT_SIZE))
 
 
@@ -330,18 +332,18 @@ def _distance_from(pixels: np.ndarray, plane: np.ndarray, inset: int = 0, step: 
     bright (an orange digit on brown keeps its contrast, which grey would lose). Channel by channel: numpy's
     arithmetic along an axis of three (colours broadcast, summed) cost five to nine times as much, for the
     same figures."""
-    differences = _differences_from(pixels, plane, inset, step)
-    if len(differences) == 1:
-        return np.abs(differences[0])
-    squares = np.zeros(differences[0].shape, dtype=np.float32)
-    for difference in differences:
-        squares += np.square(difference)
+    return _lengths(_differences_from(pixels, plane, inset, step))
+
+
+def _lengths(channels: Sequence[np.ndarray]) -> np.ndarray:
+    """The length of the vectors whose components are the `channels` (arrays of one shape), summed channel
+    by channel."""
+    if len(channels) == 1:
+        return np.abs(channels[0])
+    squares = np.square(channels[0])
+    for channel in channels[1:]:
+        squares += np.square(channel)
     return np.sqrt(squares)
-
-
-def _lighter_than(pixels: np.ndarray, plane: np.ndarray) -> np.ndarray:
-    """Whether each pixel is lighter than the background `plane` there: its channels summed, above the plane's."""
-    return sum(_differences_from(pixels, plane)) > 0
 
 
 def _differences_from(pixels: np.ndarray, plane: np.ndarray, inset: int = 0, step: int = 1) -> list[np.ndarray]:
@@ -402,18 +404,10 @@ def _background_plane(pixels: np.ndarray, inset: int = 0) -> np.ndarray:
     plane = np.zeros((3, channels))
     plane[0] = _quantile(border, 0.5)
     for _ in range(BACKGROUND_REFITS):
-        misfit = _lengths(terms @ plane - border)
+        misfit = _lengths(list((terms @ plane - border).T))
         near_terms = terms * (misfit <= max(2.5 * _quantile(misfit, 0.5), MIN_CONTRAST / 4))[:, None]
         plane = np.linalg.solve(near_terms.T @ terms + RIDGE, near_terms.T @ border)
     return plane.astype(np.float32)
-
-
-def _lengths(vectors: np.ndarray) -> np.ndarray:
-    """The length of each row of (N, channels) vectors, summed channel by channel as `_distance_from` does."""
-    squares = np.square(vectors[:, 0])
-    for channel in range(1, vectors.shape[1]):
-        squares += np.square(vectors[:, channel])
-    return np.sqrt(squares)
 
 
 def _quantile(values: np.ndarray, q: float):
