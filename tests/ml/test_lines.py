@@ -5,7 +5,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from ml.lines import ALPHABET, aligned_steps, decode, greedy_decode
-from ml.preprocess import LINE_HEIGHT, LINE_WIDTH, line_input, to_line_input
+from ml.preprocess import LINE_HEIGHT, LINE_WIDTH, _without_frame_sides, line_ink, line_input, to_line_input
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -103,13 +103,37 @@ def test_input_columns_map_back_to_picture_pixels(size):
     assert abs(placement.top - height // 4) <= 0.1 * height and abs(placement.bottom - 3 * height // 4) <= 0.1 * height
 
 
-def test_a_frame_around_the_line_is_not_taken_for_its_background():
-    """A pale box with a thin dark frame (a web form's field, a captcha): the digits are the ink, not the
-    box's inside."""
+def boxed_number(outline: bool = True) -> Image.Image:
+    """A pale box of four digits, with a thin dark frame (a web form's field, a captcha) or without."""
     picture = Image.new("RGB", (70, 30), (235, 240, 225))
     draw = ImageDraw.Draw(picture)
     draw.text((35, 15), "4918", fill=(90, 30, 120), font=ImageFont.truetype(FONT, 20), anchor="mm")
-    draw.rectangle((0, 0, 69, 29), outline=(40, 40, 40))
-    line = to_line_input(picture)
-    assert np.median(line[line > 0]) < 0.3  # thin strokes and the outline on nothing, not a bright box
+    if outline:
+        draw.rectangle((0, 0, 69, 29), outline=(40, 40, 40))
+    return picture
+
+
+def test_a_frame_around_the_line_is_not_taken_for_its_background():
+    """The digits are the ink, not the box's inside."""
+    line = to_line_input(boxed_number())
+    assert np.median(line[line > 0]) < 0.3  # thin strokes on nothing, not a bright box
     assert np.sum(line > 0.5) > 200  # the strokes
+
+
+def test_a_frames_outline_is_cleared_from_the_lines_ink():
+    """Left in, its sides stretched the ink box to the whole picture, shrinking the digits in the reader's
+    frame: the box is the digits' own, as without the frame."""
+    framed = line_ink(boxed_number())
+    assert max(framed.ink[0].max(), framed.ink[-1].max(), framed.ink[:, 0].max(), framed.ink[:, -1].max()) == 0
+    assert framed.box == line_ink(boxed_number(outline=False)).box
+
+
+def test_ink_along_part_of_a_side_is_not_a_frames_outline():
+    """A stroke reaching a framed picture's edge stays: only a side inked along most of its length is cleared."""
+    ink = np.zeros((30, 70), np.float32)
+    ink[0, :] = ink[:, 0] = 1.0  # the top and left sides of an outline
+    ink[-1, 10:40] = ink[5:25, -1] = 1.0  # strokes along less than FRAME_SIDE_COVER of the bottom and right
+    cleared = _without_frame_sides(ink.copy(), inset=3)
+    assert cleared[0].max() == cleared[:, 0].max() == 0
+    assert cleared[-1, 10:40].min() == cleared[5:25, -1].min() == 1.0
+    assert np.array_equal(_without_frame_sides(ink.copy(), inset=0), ink)  # not framed: nothing cleared
