@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
 from learning.models import FineTune, ModelVersion
+from ml.fine_tune import FineTuneConfig
 from tests.e2e.helpers import all_results, isolated_queues, wait_for_job
 from tests.factories import arabic_indic_digit_png, devanagari_number_png, make_zip
 from uploads.models import Image
@@ -121,7 +122,12 @@ def test_corrections_make_a_promoted_version_that_the_running_worker_uses(
     assert classifier.proc.poll() is None
     assert not loads_tensorflow(classifier.proc.pid), "the classifying worker stays on LiteRT"
     assert loads_tensorflow(trainer.proc.pid), "the check above can see TensorFlow where it is"
-    assert fine_tuned_accuracy >= base_accuracy + 0.3, (base_accuracy, fine_tuned_accuracy)
+    # measured: committed 23.3%, fine-tuned 96.0% (its corrections kept aside: 17.8% and 97.8%)
+    assert base_accuracy < 0.4 and fine_tuned_accuracy >= 0.9, (base_accuracy, fine_tuned_accuracy)
+    result = promoted["figures"]["result"]
+    assert result["version"] == promoted["candidate"] and result["epochs"] == FineTuneConfig().epochs, result
+    assert result["training_images"]["corrections"] == promoted["figures"]["corrections_trained"], result
+    assert 0.97 * FineTuneConfig().replay <= result["training_images"]["replay"] <= FineTuneConfig().replay, result
     print(f"\nArabic-Indic digits: committed {base_accuracy:.1%}, fine-tuned {fine_tuned_accuracy:.1%}; {promoted}")
 
     worse = start_run(live_server.url, staff, {"epochs": 1, "learning_rate": 5.0, "replay": 0})

@@ -1,18 +1,21 @@
-"""Learning from corrections: the committed network, fine-tuned on Arabic-Indic digits people corrected,
-reads other Arabic-Indic digits and still reads what it read before (imports TensorFlow: about a minute)."""
+"""Fine-tuning the digit network on corrections (`ml.fine_tune`), run tiny: it starts from the network it is
+given, mixes the corrections with replayed pictures, reports its stages and writes a candidate."""
 
 import numpy as np
 import pytest
 
 from dataset.build import network_input_uint8
 from ml.fine_tune import FineTuneConfig, accuracy, base_validation_sample, fine_tune, replay_sample
+from ml.inference import DigitClassifier
 from ml.preprocess import open_image
 from ml.train import ARTIFACTS, file_version
 from tests.factories import arabic_indic_digit_png
 
-CORRECTIONS = 300
-HELD_OUT = 200
-VALIDATION = 2_000  # one picture is 0.05 points
+CORRECTIONS = 30
+# A tiny run at learning rate 0: whatever it writes must read as the base network. Whether a fine-tune of the
+# default settings learns a new script and keeps the base sets is checked on the real stack, in
+# tests/e2e/test_learning.py (the same run on the same kind of corrections, once in the suite).
+STILL = FineTuneConfig(epochs=1, learning_rate=0.0, replay=64, calibration=64)
 
 
 def arabic_indic(indices: range) -> tuple[np.ndarray, np.ndarray]:
@@ -27,52 +30,40 @@ def arabic_indic(indices: range) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def fine_tuned(tmp_path_factory):
+def still_run(tmp_path_factory):
     stages = []
     out_dir = tmp_path_factory.mktemp("candidate")
     result = fine_tune(
         ARTIFACTS / "digits.keras",
         arabic_indic(range(CORRECTIONS)),
         out_dir,
+        STILL,
         progress=lambda stage, fraction: stages.append((stage, fraction)),
     )
     return result, out_dir, stages
 
 
-@pytest.mark.slow
-def test_fine_tuned_network_reads_the_corrected_script(fine_tuned):
-    _, out_dir, _ = fine_tuned
-    held_out = arabic_indic(range(10_000, 10_000 + HELD_OUT))  # other seeds and sizes
-    base, candidate = accuracy(ARTIFACTS / "digits.tflite", *held_out), accuracy(out_dir / "digits.tflite", *held_out)
-    # measured: base 22.5%, candidate 100% (98-100% over configurations and seeds)
-    assert base < 0.4
-    assert candidate >= 0.9
-    assert candidate - base >= 0.5
-
-
-@pytest.mark.slow
-def test_fine_tuned_network_still_reads_the_base_validation_pictures(fine_tuned):
-    _, out_dir, _ = fine_tuned
-    images, labels = base_validation_sample(VALIDATION)
-    base, candidate = (
-        accuracy(ARTIFACTS / "digits.tflite", images, labels),
-        accuracy(out_dir / "digits.tflite", images, labels),
-    )
-    # measured: base 98.1%, candidate 0.2-0.6 points below it (round 0s taken for the Arabic-Indic 5, a circle)
-    assert candidate >= base - 0.01
-
-
-@pytest.mark.slow
-def test_fine_tune_reports_and_writes_the_candidate(fine_tuned):
-    result, out_dir, stages = fine_tuned
-    config = FineTuneConfig()
+def test_a_run_reports_and_writes_the_candidate(still_run):
+    result, out_dir, stages = still_run
     assert result["version"] == file_version(out_dir / "digits.tflite")
     assert (out_dir / "digits.keras").exists()
     assert result["training_images"]["corrections"] == CORRECTIONS
-    assert 0.97 * config.replay <= result["training_images"]["replay"] <= config.replay
-    assert result["epochs"] == config.epochs
+    assert 0.9 * STILL.replay <= result["training_images"]["replay"] <= STILL.replay
+    assert result["epochs"] == STILL.epochs
     assert 0.5 < result["temperature"] < 3
-    assert ("training", 1.0) in stages and stages[-1] == ("export", 1.0)
+    assert [stage for stage, _ in stages] == ["replay sample"] * 2 + ["training", "calibration"] + ["export"] * 2
+
+
+def test_a_run_starts_from_the_base_network(still_run):
+    _, out_dir, _ = still_run
+    images, labels = base_validation_sample(200, seed=5)
+    base, still = (predictions(path, images) for path in (ARTIFACTS / "digits.tflite", out_dir / "digits.tflite"))
+    assert np.mean(base == still) >= 0.98, "a network trained at rate 0 reads as the base one"
+    assert accuracy(out_dir / "digits.tflite", images, labels) >= 0.9
+
+
+def predictions(tflite_path, images: np.ndarray) -> np.ndarray:
+    return DigitClassifier.load(tflite_path).predict_proba(images.astype(np.float32) / 255).argmax(axis=1)
 
 
 def test_samples_are_drawn_from_their_seed():
